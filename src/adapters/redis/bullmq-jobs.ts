@@ -1,0 +1,112 @@
+import { Queue, Worker, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import { RetryLaterError, type JobHandlers, type JobName, type JobQueue, type JobRequest, type JobWorker } from '../../ports/jobs.js';
+import { jobPolicies, retryDelayMs } from '../../workers/job-policies.js';
+import type { RedisConnection } from './redis-client.js';
+
+const QUEUE_NAME = 'ciba';
+const BACKOFF_TYPE = 'policy';
+
+const isJobName = (name: string): name is JobName => name in jobPolicies;
+
+/** Adds jobs to BullMQ; a job id still known to BullMQ is not added twice. */
+export class BullMqJobQueue implements JobQueue {
+  private readonly queue: Queue;
+
+  constructor(connection: RedisConnection, prefix: string) {
+    this.queue = new Queue(QUEUE_NAME, {
+      connection,
+      prefix,
+      defaultJobOptions: {
+        // Finished jobs are kept a while so a repeated start or decision cannot queue the same work again.
+        removeOnComplete: { age: 3600, count: 100_000 },
+        removeOnFail: { age: 7 * 24 * 3600 },
+      },
+    });
+  }
+
+  async add(jobs: JobRequest[]): Promise<void> {
+    await this.queue.addBulk(
+      jobs.map((job) => ({
+        name: job.name,
+        data: job.data,
+        opts: {
+          jobId: job.options.jobId,
+          attempts: jobPolicies[job.name].attempts,
+          backoff: { type: BACKOFF_TYPE },
+          ...(job.options.delayMs !== undefined && job.options.delayMs > 0 ? { delay: job.options.delayMs } : {}),
+        },
+      })),
+    );
+  }
+
+  /** Jobs waiting, delayed or running, for metrics and readiness. */
+  async depth(): Promise<Record<string, number>> {
+    return this.queue.getJobCounts('waiting', 'delayed', 'active', 'failed');
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}
+
+/** Runs BullMQ jobs with the handlers of the use cases; retries follow {@link jobPolicies}. */
+export class BullMqJobWorker implements JobWorker {
+  private worker: Worker | undefined;
+
+  constructor(
+    private readonly connection: RedisConnection,
+    private readonly prefix: string,
+    private readonly logger: Logger,
+    private readonly concurrency = 16,
+  ) {}
+
+  async start(handlers: JobHandlers): Promise<void> {
+    this.worker = new Worker(
+      QUEUE_NAME,
+      async (job: Job) => {
+        if (!isJobName(job.name)) throw new Error(`unknown job ${job.name}`);
+        const attempt = job.attemptsMade + 1;
+        const context = { attempt, isLastAttempt: attempt >= jobPolicies[job.name].attempts };
+        await this.dispatch(handlers, job.name, job.data, context);
+      },
+      {
+        connection: this.connection,
+        prefix: this.prefix,
+        concurrency: this.concurrency,
+        settings: {
+          backoffStrategy: (attemptsMade, _type, error, job) => {
+            const name = job?.name ?? '';
+            const policy = isJobName(name) ? jobPolicies[name] : jobPolicies['deliver-prompt'];
+            return retryDelayMs(policy, attemptsMade, error instanceof RetryLaterError ? error.delayMs : undefined);
+          },
+        },
+      },
+    );
+    this.worker.on('failed', (job, error) => {
+      const final = job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1);
+      const fields = { job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, reason: error.message };
+      if (final) this.logger.error({ ...fields, err: error }, 'job failed for good');
+      else this.logger.debug(fields, 'job will be retried');
+    });
+    this.worker.on('error', (error) => this.logger.warn({ err: error }, 'job worker error'));
+    await this.worker.waitUntilReady();
+  }
+
+  isRunning(): boolean {
+    return this.worker?.isRunning() ?? false;
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.close();
+  }
+
+  private dispatch<N extends JobName>(
+    handlers: JobHandlers,
+    name: N,
+    data: unknown,
+    context: { attempt: number; isLastAttempt: boolean },
+  ): Promise<void> {
+    return handlers[name](data as Parameters<JobHandlers[N]>[0], context);
+  }
+}

@@ -1,0 +1,232 @@
+import type {
+  AuthenticationRequest,
+  ConsentView,
+  DecisionRecord,
+  DeliveryRecord,
+  OutcomeRecord,
+  RequestDraft,
+  RequestStatus,
+} from '../../domain/authentication-request.js';
+import type { UnreachableReason } from '../../domain/user.js';
+import { partitionOf } from '../../domain/identifiers.js';
+import type { CreateRequestResult, RequestRepository, TransitionResult } from '../../ports/requests.js';
+import { LuaScript } from './lua-script.js';
+import type { RedisConnection } from './redis-client.js';
+import type { RedisKeys } from './redis-keys.js';
+
+/*
+ * A request is one hash:
+ *   draft       JSON of what /authentication/start handed over (immutable)
+ *   status      pending | approved | denied | completed | failed | expired
+ *   expires_at  ms since the epoch, for the scripts' expiry checks
+ *   view, hash  the final device view and its consent hash, once prepared
+ *   decision, outcome   JSON, once they happen
+ *   delivery:N  JSON of the N-th delivery attempt; `deliveries` counts them
+ * It lives until expiry plus the retention period (Redis TTL), so decisions that come late get a 410
+ * and operators can read what happened; nothing else deletes it.
+ */
+
+/**
+ * Creates the request unless it exists, deciding in the same step whether the user can be reached:
+ * unknown, disabled or device-less users get a request that is already denied by the service.
+ * KEYS: request, user, active devices, pending index. ARGV: draft, user known, expires_at, pexpireat,
+ * request id, user id, now.
+ */
+const CREATE = new LuaScript(
+  `
+if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
+local reason = ''
+if ARGV[2] ~= '1' or redis.call('HGET', KEYS[2], 'disabled') == false then reason = 'unknown_user'
+elseif redis.call('HGET', KEYS[2], 'disabled') == '1' then reason = 'user_disabled'
+elseif redis.call('SCARD', KEYS[3]) == 0 then reason = 'no_active_device' end
+if reason == '' then
+  redis.call('HSET', KEYS[1], 'draft', ARGV[1], 'status', 'pending', 'expires_at', ARGV[3])
+  redis.call('ZADD', KEYS[4], ARGV[3], ARGV[5])
+else
+  local decision = '{"action":"deny","channel":"system","decidedAt":' .. ARGV[7] .. ',"reason":"' .. reason .. '","error":"access_denied"}'
+  redis.call('HSET', KEYS[1], 'draft', ARGV[1], 'status', 'denied', 'expires_at', ARGV[3], 'decision', decision)
+end
+redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+return {1, reason}`,
+  4,
+);
+
+/** pending → final view. KEYS: request. ARGV: view, hash. */
+const SET_VIEW = new LuaScript(
+  `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {'not_found'} end
+if status ~= 'pending' then return {'not_pending'} end
+redis.call('HSET', KEYS[1], 'view', ARGV[1], 'hash', ARGV[2])
+return {'ok', redis.call('HGETALL', KEYS[1])}`,
+  1,
+);
+
+/**
+ * pending → approved/denied, once. KEYS: request, pending index. ARGV: new status, decision, now,
+ * expected consent hash ('' for decisions of the service itself), request id.
+ */
+const DECIDE = new LuaScript(
+  `
+local current = redis.call('HMGET', KEYS[1], 'status', 'expires_at', 'hash')
+if not current[1] then return {'not_found'} end
+if current[1] ~= 'pending' then return {'not_pending'} end
+if tonumber(ARGV[3]) >= tonumber(current[2]) then return {'expired'} end
+if ARGV[4] ~= '' then
+  if not current[3] then return {'not_ready'} end
+  if current[3] ~= ARGV[4] then return {'view_changed'} end
+end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'decision', ARGV[2])
+redis.call('ZREM', KEYS[2], ARGV[5])
+return {'ok', redis.call('HGETALL', KEYS[1])}`,
+  2,
+);
+
+/** approved/denied → completed/failed. KEYS: request. ARGV: new status, outcome. */
+const COMPLETE = new LuaScript(
+  `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {'not_found'} end
+if status ~= 'approved' and status ~= 'denied' then return {'not_decided'} end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'outcome', ARGV[2])
+return {'ok', redis.call('HGETALL', KEYS[1])}`,
+  1,
+);
+
+/** pending → expired, only once the expiry has passed. KEYS: request, pending index. ARGV: now, request id. */
+const EXPIRE = new LuaScript(
+  `
+local current = redis.call('HMGET', KEYS[1], 'status', 'expires_at')
+if not current[1] then return {'not_found'} end
+if current[1] ~= 'pending' then return {'not_pending'} end
+if tonumber(ARGV[1]) < tonumber(current[2]) then return {'not_ready'} end
+redis.call('HSET', KEYS[1], 'status', 'expired')
+redis.call('ZREM', KEYS[2], ARGV[2])
+return {'ok', redis.call('HGETALL', KEYS[1])}`,
+  2,
+);
+
+/** Appends a delivery record to an existing request. KEYS: request. ARGV: delivery. */
+const ADD_DELIVERY = new LuaScript(
+  `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local n = redis.call('HINCRBY', KEYS[1], 'deliveries', 1)
+redis.call('HSET', KEYS[1], 'delivery:' .. n, ARGV[1])
+return n`,
+  1,
+);
+
+export class RedisRequests implements RequestRepository {
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  async create(draft: RequestDraft, retentionSeconds: number): Promise<CreateRequestResult> {
+    const userId = draft.userId ?? '';
+    const result = (await CREATE.run(
+      this.redis,
+      [
+        this.keys.request(draft.requestId),
+        this.keys.user(draft.partition, userId),
+        this.keys.activeDevices(draft.partition, userId),
+        this.keys.pendingRequests(draft.partition),
+      ],
+      [
+        JSON.stringify(draft),
+        draft.userId === null ? '0' : '1',
+        draft.expiresAt,
+        draft.expiresAt + retentionSeconds * 1000,
+        draft.requestId,
+        userId,
+        draft.createdAt,
+      ],
+    )) as [number, string?];
+    if (result[0] === 0) return { created: false };
+    const reason = result[1] ?? '';
+    return reason === '' ? { created: true, status: 'pending' } : { created: true, status: 'denied', reason: reason as UnreachableReason };
+  }
+
+  async get(requestId: string): Promise<AuthenticationRequest | undefined> {
+    return fromHash(await this.redis.hgetall(this.keys.request(requestId)));
+  }
+
+  async listPending(_userId: string, partition: string, now: number): Promise<AuthenticationRequest[]> {
+    const index = this.keys.pendingRequests(partition);
+    const ids = await this.redis.zrangebyscore(index, `(${now}`, '+inf');
+    if (ids.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.keys.request(id));
+    const results = (await pipeline.exec()) ?? [];
+    const requests = results.flatMap(([error, hash]) => {
+      if (error) throw error;
+      const request = fromHash(hash as Record<string, string>);
+      return request !== undefined && request.status === 'pending' && request.view !== undefined ? [request] : [];
+    });
+    return requests.sort((a, b) => a.createdAt - b.createdAt || a.requestId.localeCompare(b.requestId));
+  }
+
+  async setView(requestId: string, view: ConsentView, consentHash: string): Promise<TransitionResult> {
+    return toTransition(await SET_VIEW.run(this.redis, [this.keys.request(requestId)], [JSON.stringify(view), consentHash]));
+  }
+
+  async decide(requestId: string, decision: DecisionRecord, now: number, expectedConsentHash?: string): Promise<TransitionResult> {
+    const status: RequestStatus = decision.action === 'approve' ? 'approved' : 'denied';
+    return toTransition(
+      await DECIDE.run(
+        this.redis,
+        [this.keys.request(requestId), this.keys.pendingRequests(partitionOf(requestId))],
+        [status, JSON.stringify(decision), now, expectedConsentHash ?? '', requestId],
+      ),
+    );
+  }
+
+  async complete(requestId: string, outcome: OutcomeRecord): Promise<TransitionResult> {
+    const status: RequestStatus = outcome.result === 'failed' ? 'failed' : 'completed';
+    return toTransition(await COMPLETE.run(this.redis, [this.keys.request(requestId)], [status, JSON.stringify(outcome)]));
+  }
+
+  async expire(requestId: string, now: number): Promise<TransitionResult> {
+    return toTransition(
+      await EXPIRE.run(
+        this.redis,
+        [this.keys.request(requestId), this.keys.pendingRequests(partitionOf(requestId))],
+        [now, requestId],
+      ),
+    );
+  }
+
+  async addDelivery(requestId: string, delivery: DeliveryRecord): Promise<void> {
+    await ADD_DELIVERY.run(this.redis, [this.keys.request(requestId)], [JSON.stringify(delivery)]);
+  }
+}
+
+function toTransition(result: unknown): TransitionResult {
+  const [outcome, flat] = result as [string, string[]?];
+  if (outcome !== 'ok') return { ok: false, reason: outcome as Exclude<TransitionResult, { ok: true }>['reason'] };
+  const hash: Record<string, string> = {};
+  for (let i = 0; i + 1 < (flat ?? []).length; i += 2) hash[flat![i]!] = flat![i + 1]!;
+  const request = fromHash(hash);
+  if (request === undefined) throw new Error('transition returned an unreadable request');
+  return { ok: true, request };
+}
+
+function fromHash(hash: Record<string, string>): AuthenticationRequest | undefined {
+  if (hash.draft === undefined || hash.status === undefined) return undefined;
+  const draft = JSON.parse(hash.draft) as RequestDraft;
+  const deliveries: DeliveryRecord[] = [];
+  const count = Number(hash.deliveries ?? 0);
+  for (let n = 1; n <= count; n += 1) {
+    const delivery = hash[`delivery:${n}`];
+    if (delivery !== undefined) deliveries.push(JSON.parse(delivery) as DeliveryRecord);
+  }
+  return {
+    ...draft,
+    status: hash.status as RequestStatus,
+    deliveries,
+    ...(hash.view !== undefined ? { view: JSON.parse(hash.view) as ConsentView } : {}),
+    ...(hash.hash !== undefined ? { consentHash: hash.hash } : {}),
+    ...(hash.decision !== undefined ? { decision: JSON.parse(hash.decision) as DecisionRecord } : {}),
+    ...(hash.outcome !== undefined ? { outcome: JSON.parse(hash.outcome) as OutcomeRecord } : {}),
+  };
+}

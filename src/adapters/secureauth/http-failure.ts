@@ -1,0 +1,39 @@
+import { AxiosError, type AxiosResponse } from 'axios';
+import { AuthorizationServerError } from '../../ports/authorization-server.js';
+
+/** Reads `Retry-After` as delay-seconds or an HTTP date (RFC 9110 §10.2.3). */
+export function retryAfterMs(value: unknown, now = Date.now()): number | undefined {
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/**
+ * What a failed System API exchange means for the caller: network trouble, 5xx and 429 may pass
+ * (retry, honouring `Retry-After`); any other 4xx will not.
+ */
+export function classifyResponse(what: string, response: AxiosResponse): AuthorizationServerError {
+  const status = response.status;
+  const retryable = status === 429 || status >= 500;
+  const after = retryAfterMs(response.headers['retry-after']);
+  return new AuthorizationServerError(`${what}: HTTP ${status}${describeBody(response.data)}`, retryable, {
+    status,
+    ...(after !== undefined ? { retryAfterMs: after } : {}),
+  });
+}
+
+export function classifyTransportError(what: string, error: unknown): AuthorizationServerError {
+  const code = error instanceof AxiosError ? (error.code ?? 'network error') : 'network error';
+  return new AuthorizationServerError(`${what}: ${code}`, true, { cause: error });
+}
+
+/** A short, secret-free hint from an error body (`error`/`error_description` fields only). */
+function describeBody(body: unknown): string {
+  if (typeof body !== 'object' || body === null) return '';
+  const fields = body as Record<string, unknown>;
+  const parts = [fields.error, fields.error_description, fields.error_code]
+    .filter((part): part is string => typeof part === 'string' && part.length > 0)
+    .map((part) => part.slice(0, 200));
+  return parts.length > 0 ? ` (${parts.join(': ')})` : '';
+}

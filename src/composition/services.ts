@@ -1,0 +1,112 @@
+import type { Logger } from 'pino';
+import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Config } from '../config/config.js';
+import { MemoryActivationCodes, MemoryDevices, MemoryReplayCache } from '../adapters/memory/memory-devices.js';
+import { MemoryJobQueue } from '../adapters/memory/memory-jobs.js';
+import { MemoryRequests } from '../adapters/memory/memory-requests.js';
+import { MemoryUsers } from '../adapters/memory/memory-users.js';
+import { BullMqJobQueue, BullMqJobWorker } from '../adapters/redis/bullmq-jobs.js';
+import { createRedisConnection, isRedisUnavailable, type RedisConnection } from '../adapters/redis/redis-client.js';
+import { RedisActivationCodes, RedisDevices, RedisReplayCache } from '../adapters/redis/redis-devices.js';
+import { RedisKeys } from '../adapters/redis/redis-keys.js';
+import { RedisRequests } from '../adapters/redis/redis-requests.js';
+import { RedisUsers } from '../adapters/redis/redis-users.js';
+import { SecureAuthClient, UnconfiguredAuthorizationServer } from '../adapters/secureauth/secureauth-client.js';
+import type { HttpDependencies } from '../http/app.js';
+import type { AuthorizationServerClient } from '../ports/authorization-server.js';
+import type { JobWorker } from '../ports/jobs.js';
+import { systemClock, type Clock } from '../use-cases/dependencies.js';
+
+export interface Services extends HttpDependencies {
+  worker: JobWorker;
+  /** Answers when the store can be reached (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ServiceOverrides {
+  clock?: Clock;
+  authorizationServer?: AuthorizationServerClient;
+}
+
+function authorizationServerFor(config: Config, logger: Logger): AuthorizationServerClient {
+  if (config.secureAuth === undefined) {
+    logger.warn('SecureAuth is not configured: outcomes cannot be reported and requests will fail (set SECUREAUTH_*)');
+    return new UnconfiguredAuthorizationServer();
+  }
+  return new SecureAuthClient(config.secureAuth, logger.child({ component: 'secureauth' }));
+}
+
+/**
+ * The composition root: picks Redis or the in-memory adapters for every port and wires them into
+ * one set of dependencies shared by the HTTP app and the job workers.
+ */
+export async function buildServices(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<Services> {
+  const clock = overrides.clock ?? systemClock;
+  const authorizationServer = overrides.authorizationServer ?? authorizationServerFor(config, logger);
+  const activationLimit = { points: config.rateLimits.activation.points, duration: config.rateLimits.activation.durationSeconds };
+
+  if (config.redis === undefined) {
+    logger.warn('REDIS_URL is not set: running on the embedded in-memory store and job queue (one process, nothing survives a restart)');
+    const devices = new MemoryDevices();
+    const users = new MemoryUsers(devices);
+    const jobs = new MemoryJobQueue(logger.child({ component: 'jobs' }));
+    return {
+      config,
+      logger,
+      clock,
+      users,
+      devices,
+      activationCodes: new MemoryActivationCodes(),
+      replayCache: new MemoryReplayCache(),
+      requests: new MemoryRequests(users),
+      jobs,
+      worker: jobs,
+      authorizationServer,
+      notifiers: [],
+      limiters: { activation: new RateLimiterMemory({ keyPrefix: 'activation', ...activationLimit }) },
+      isUnavailable: () => false,
+      ping: async () => {},
+      close: () => jobs.close(),
+    };
+  }
+
+  const keys = new RedisKeys(config.redis.keyPrefix);
+  const settings = { url: config.redis.url };
+  const redis: RedisConnection = createRedisConnection(settings, 'fail-fast');
+  const queueConnection = createRedisConnection(settings, 'fail-fast');
+  const workerConnection = createRedisConnection(settings, 'patient');
+  for (const connection of [redis, queueConnection, workerConnection]) {
+    // ioredis reconnects on its own; without a listener its errors would crash the process.
+    connection.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
+  }
+  const jobs = new BullMqJobQueue(queueConnection, keys.queuePrefix);
+  const worker = new BullMqJobWorker(workerConnection, keys.queuePrefix, logger.child({ component: 'jobs' }));
+  const limiter = (name: string): RateLimiterAbstract =>
+    new RateLimiterRedis({ storeClient: redis, keyPrefix: `${config.redis?.keyPrefix}rl:${name}`, ...activationLimit });
+
+  return {
+    config,
+    logger,
+    clock,
+    users: new RedisUsers(redis, keys),
+    devices: new RedisDevices(redis, keys),
+    activationCodes: new RedisActivationCodes(redis, keys),
+    replayCache: new RedisReplayCache(redis, keys),
+    requests: new RedisRequests(redis, keys),
+    jobs,
+    worker,
+    authorizationServer,
+    notifiers: [],
+    limiters: { activation: limiter('activation') },
+    isUnavailable: isRedisUnavailable,
+    ping: async () => {
+      await redis.ping();
+    },
+    close: async () => {
+      await worker.close();
+      await jobs.close();
+      await Promise.allSettled([redis.quit(), queueConnection.quit(), workerConnection.quit()]);
+    },
+  };
+}

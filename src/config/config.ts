@@ -1,0 +1,181 @@
+import { z } from 'zod';
+
+/**
+ * All settings come from the environment and are parsed once, at start-up, into one typed object.
+ * A bad value stops the start with a message naming the variable (see {@link ConfigError}).
+ */
+
+const booleanFromEnv = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const optionalString = z
+  .string()
+  .transform((value) => value.trim())
+  .pipe(z.string())
+  .optional()
+  .transform((value) => (value === undefined || value === '' ? undefined : value));
+
+const optionalUrl = optionalString.pipe(z.url({ protocol: /^https?$/ }).optional());
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** `user:pass[,user2:pass2…]`: several pairs at once let SecureAuth's credentials be rotated without downtime. */
+const basicCredentials = optionalString.transform((value, context) => {
+  if (value === undefined) return [];
+  const pairs = value.split(',').map((pair) => pair.trim()).filter((pair) => pair.length > 0);
+  const credentials: BasicCredential[] = [];
+  for (const pair of pairs) {
+    const colon = pair.indexOf(':');
+    if (colon <= 0 || colon === pair.length - 1) {
+      context.addIssue({ code: 'custom', message: 'each entry must be user:password' });
+      return z.NEVER;
+    }
+    credentials.push({ username: pair.slice(0, colon), password: pair.slice(colon + 1) });
+  }
+  return credentials;
+});
+
+const environmentSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  ROLE: z.enum(['api', 'worker', 'all']).default('all'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default('0.0.0.0'),
+  PUBLIC_URL: optionalUrl,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  REDIS_URL: optionalString.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[^{}]*$/, 'must not contain { or } (they delimit Redis Cluster hash tags)')
+    .default('ciba:'),
+
+  AS_BASIC_CREDENTIALS: basicCredentials,
+  ADMIN_API_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+
+  SECUREAUTH_ISSUER_URL: optionalUrl,
+  SECUREAUTH_CLIENT_ID: optionalString,
+  SECUREAUTH_CLIENT_SECRET: optionalString,
+  SECUREAUTH_TOKEN_URL: optionalUrl,
+  SECUREAUTH_SYSTEM_API_URL: optionalUrl,
+  SECUREAUTH_TIMEOUT_MS: positiveInt(5000),
+
+  REQUEST_TTL_SECONDS: positiveInt(120),
+  REQUEST_RETENTION_SECONDS: positiveInt(86_400),
+  ACTIVATION_CODE_TTL_SECONDS: positiveInt(600),
+  CLOCK_SKEW_SECONDS: positiveInt(60),
+  BODY_LIMIT_BYTES: positiveInt(65_536),
+
+  ACTIVATION_MAX_ATTEMPTS: positiveInt(10),
+  ACTIVATION_WINDOW_SECONDS: positiveInt(600),
+
+  OPENAPI_VALIDATE_RESPONSES: booleanFromEnv.default(false),
+});
+
+export interface BasicCredential {
+  username: string;
+  password: string;
+}
+
+export interface SecureAuthConfig {
+  issuerUrl: string;
+  tokenUrl: string;
+  systemApiUrl: string;
+  clientId: string;
+  clientSecret: string;
+  timeoutMs: number;
+}
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  role: 'api' | 'worker' | 'all';
+  http: { port: number; host: string; publicUrl: string; bodyLimitBytes: number; validateResponses: boolean };
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  redis: { url: string; keyPrefix: string } | undefined;
+  keyPrefix: string;
+  authorizationServer: { credentials: BasicCredential[] };
+  admin: { token: string | undefined };
+  secureAuth: SecureAuthConfig | undefined;
+  requests: { ttlSeconds: number; retentionSeconds: number };
+  devices: { activationCodeTtlSeconds: number; clockSkewSeconds: number };
+  rateLimits: { activation: { points: number; durationSeconds: number } };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * SecureAuth URLs are derived from the workspace issuer `https://host/{tenant}/{workspace}`;
+ * vanity domains drop tenant and workspace from paths, hence the explicit overrides.
+ */
+function secureAuthConfig(env: z.infer<typeof environmentSchema>, problems: string[]): SecureAuthConfig | undefined {
+  const { SECUREAUTH_ISSUER_URL: issuer, SECUREAUTH_CLIENT_ID: clientId, SECUREAUTH_CLIENT_SECRET: clientSecret } = env;
+  if (issuer === undefined && clientId === undefined && clientSecret === undefined) return undefined;
+  if (issuer === undefined || clientId === undefined || clientSecret === undefined) {
+    problems.push('SECUREAUTH_ISSUER_URL, SECUREAUTH_CLIENT_ID and SECUREAUTH_CLIENT_SECRET must be set together');
+    return undefined;
+  }
+  const url = new URL(issuer);
+  const [tenant] = url.pathname.split('/').filter((segment) => segment.length > 0);
+  if ((env.SECUREAUTH_TOKEN_URL === undefined || env.SECUREAUTH_SYSTEM_API_URL === undefined) && tenant === undefined) {
+    problems.push(
+      'SECUREAUTH_ISSUER_URL: has no tenant in its path (https://host/{tenant}/{workspace}); set SECUREAUTH_TOKEN_URL and SECUREAUTH_SYSTEM_API_URL',
+    );
+    return undefined;
+  }
+  return {
+    issuerUrl: issuer.replace(/\/+$/, ''),
+    tokenUrl: env.SECUREAUTH_TOKEN_URL ?? `${url.origin}/${tenant}/system/oauth2/token`,
+    systemApiUrl: (env.SECUREAUTH_SYSTEM_API_URL ?? `${url.origin}/api/system/${tenant}`).replace(/\/+$/, ''),
+    clientId,
+    clientSecret,
+    timeoutMs: env.SECUREAUTH_TIMEOUT_MS,
+  };
+}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = environmentSchema.safeParse(source);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`),
+    );
+  }
+  const env = parsed.data;
+  const problems: string[] = [];
+  const secureAuth = secureAuthConfig(env, problems);
+
+  if (env.NODE_ENV === 'production') {
+    if (env.REDIS_URL === undefined) problems.push('REDIS_URL: is required when NODE_ENV=production');
+    if (env.AS_BASIC_CREDENTIALS.length === 0) problems.push('AS_BASIC_CREDENTIALS: is required when NODE_ENV=production');
+    if (env.PUBLIC_URL === undefined) problems.push('PUBLIC_URL: is required when NODE_ENV=production');
+    if (secureAuth === undefined && !problems.some((p) => p.startsWith('SECUREAUTH'))) {
+      problems.push('SECUREAUTH_ISSUER_URL, SECUREAUTH_CLIENT_ID and SECUREAUTH_CLIENT_SECRET: are required when NODE_ENV=production');
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    env: env.NODE_ENV,
+    role: env.ROLE,
+    http: {
+      port: env.PORT,
+      host: env.HOST,
+      publicUrl: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
+      bodyLimitBytes: env.BODY_LIMIT_BYTES,
+      validateResponses: env.OPENAPI_VALIDATE_RESPONSES,
+    },
+    logLevel: env.LOG_LEVEL,
+    redis: env.REDIS_URL === undefined ? undefined : { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX },
+    keyPrefix: env.REDIS_KEY_PREFIX,
+    authorizationServer: { credentials: env.AS_BASIC_CREDENTIALS },
+    admin: { token: env.ADMIN_API_TOKEN },
+    secureAuth,
+    requests: { ttlSeconds: env.REQUEST_TTL_SECONDS, retentionSeconds: env.REQUEST_RETENTION_SECONDS },
+    devices: { activationCodeTtlSeconds: env.ACTIVATION_CODE_TTL_SECONDS, clockSkewSeconds: env.CLOCK_SKEW_SECONDS },
+    rateLimits: { activation: { points: env.ACTIVATION_MAX_ATTEMPTS, durationSeconds: env.ACTIVATION_WINDOW_SECONDS } },
+  };
+}

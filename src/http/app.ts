@@ -1,0 +1,92 @@
+import express, { type Express } from 'express';
+import * as OpenApiValidator from 'express-openapi-validator';
+import helmet from 'helmet';
+import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { pinoHttp } from 'pino-http';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { openApiDocumentPath } from '../support/project-files.js';
+import type { Dependencies } from '../use-cases/dependencies.js';
+import { errorHandler, notFoundHandler } from './error-handler.js';
+import { adminAuth } from './middleware/admin-auth.js';
+import { authorizationServerAuth } from './middleware/authorization-server-auth.js';
+import { deviceAuth } from './middleware/device-auth.js';
+import { adminRoutes } from './routes/admin.js';
+import { authorizationServerRoutes } from './routes/authorization-server.js';
+import { deviceRoutes } from './routes/device.js';
+
+export interface HttpDependencies extends Dependencies {
+  limiters: { activation: RateLimiterAbstract };
+  /** Whether an error means a backend (Redis) is unreachable: answered 503. */
+  isUnavailable: (error: unknown) => boolean;
+}
+
+/**
+ * The HTTP entry point. Order matters: authentication runs before validation (an unauthenticated
+ * caller learns nothing about the API), the OpenAPI document validates every request (and, in tests,
+ * every response), and every error leaves through one JSON error handler.
+ */
+export function createApp(deps: HttpDependencies): Express {
+  const { config, logger } = deps;
+  const specPath = openApiDocumentPath();
+  const specText = readFileSync(specPath, 'utf8');
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.set('etag', false);
+
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req, res) => {
+        const incoming = req.headers['x-request-id'];
+        const id = typeof incoming === 'string' && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomUUID();
+        res.setHeader('x-request-id', id);
+        return id;
+      },
+      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      // Bodies are never logged: they hold login_state, tokens and personal data.
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
+  app.use(helmet());
+
+  app.get('/healthz', (_req, res) => {
+    res.status(200).json({ status: 'ok' });
+  });
+  app.get('/openapi.yaml', (_req, res) => {
+    res.status(200).type('application/yaml').send(specText);
+  });
+
+  app.use(express.json({ limit: config.http.bodyLimitBytes, type: ['application/json', 'application/*+json'] }));
+
+  app.use(['/user/verify', '/authentication/start'], authorizationServerAuth(config.authorizationServer.credentials));
+  app.use('/admin', adminAuth(config.admin.token));
+  const authenticateDevice = deviceAuth(deps);
+  app.use('/device/v1', (req, res, next) => {
+    if (req.path === '/enrollments') next();
+    else void authenticateDevice(req, res, next);
+  });
+
+  app.use(
+    OpenApiValidator.middleware({
+      apiSpec: specPath,
+      validateRequests: { allowUnknownQueryParameters: false, coerceTypes: false },
+      validateResponses: config.http.validateResponses,
+      validateSecurity: false,
+      validateFormats: true,
+    }),
+  );
+
+  app.use(authorizationServerRoutes(deps));
+  app.use('/admin/v1', adminRoutes(deps));
+  app.use('/device/v1', deviceRoutes(deps, deps.limiters));
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(logger, deps.isUnavailable));
+  return app;
+}

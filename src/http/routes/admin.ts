@@ -1,0 +1,48 @@
+import { Router } from 'express';
+import type { Dependencies } from '../../use-cases/dependencies.js';
+import { createActivationCode, getUser, putUser, revokeDevice } from '../../use-cases/manage-users.js';
+import { getDecisionEvidence, getRequestForAdmin } from '../../use-cases/view-requests.js';
+import type { ApiSchemas } from '../api-types.js';
+import { presentAdminRequest, presentEvidence, presentUser } from '../presenters.js';
+
+/** Operator API under /admin/v1 (bearer ADMIN_API_TOKEN, checked before this router). */
+export function adminRoutes(deps: Dependencies): Router {
+  const router = Router();
+
+  router.put('/users/:user_id', async (req, res) => {
+    const body = req.body as ApiSchemas['UserInput'];
+    const { user, devices } = await putUser(deps, req.params.user_id, {
+      ...(body.display_name !== undefined ? { displayName: body.display_name } : {}),
+      ...(body.aliases !== undefined ? { aliases: body.aliases } : {}),
+      ...(body.disabled !== undefined ? { disabled: body.disabled } : {}),
+    });
+    res.status(200).json(presentUser(user, devices));
+  });
+
+  router.get('/users/:user_id', async (req, res) => {
+    const { user, devices } = await getUser(deps, req.params.user_id);
+    res.status(200).json(presentUser(user, devices));
+  });
+
+  router.delete('/users/:user_id/devices/:device_id', async (req, res) => {
+    await revokeDevice(deps, req.params.user_id, req.params.device_id);
+    res.status(204).end();
+  });
+
+  router.post('/users/:user_id/activation-codes', async (req, res) => {
+    const { activationCode, expiresAt } = await createActivationCode(deps, req.params.user_id);
+    const response: ApiSchemas['ActivationCode'] = { activation_code: activationCode, expires_at: new Date(expiresAt).toISOString() };
+    res.status(201).json(response);
+  });
+
+  router.get('/requests/:request_id', async (req, res) => {
+    const request = await getRequestForAdmin(deps, req.params.request_id);
+    res.status(200).json(presentAdminRequest(request, deps.clock.now()));
+  });
+
+  router.get('/requests/:request_id/evidence', async (req, res) => {
+    res.status(200).json(presentEvidence(await getDecisionEvidence(deps, req.params.request_id)));
+  });
+
+  return router;
+}

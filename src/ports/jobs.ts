@@ -1,0 +1,73 @@
+/**
+ * Background work. Everything slow after `/authentication/start` — fetching consent details,
+ * notifying devices, reporting the outcome — runs as a job so the authorization server's calls
+ * answer at once. Each job name has a retry policy (see workers/job-policies.ts).
+ */
+export interface JobPayloads {
+  /** Fetch consent details, fix the device view, then prompt the user. */
+  'prepare-request': { requestId: string };
+  /** Tell the user's devices there is something to decide. */
+  'deliver-prompt': { requestId: string };
+  /** Report approve/deny to the authorization server. */
+  'complete-request': { requestId: string };
+  /** Close a request nobody decided in time. */
+  'expire-request': { requestId: string };
+}
+
+export type JobName = keyof JobPayloads;
+
+export interface JobOptions {
+  /** A job with the id of a job still known to the queue is not added again. */
+  jobId: string;
+  /** Run no earlier than this many milliseconds from now. */
+  delayMs?: number;
+}
+
+export interface JobRequest<N extends JobName = JobName> {
+  name: N;
+  data: JobPayloads[N];
+  options: JobOptions;
+}
+
+export interface JobContext {
+  /** 1 for the first run, 2 for the first retry… */
+  attempt: number;
+  /** No retry follows if this run fails: a handler settles the request's fate instead of throwing. */
+  isLastAttempt: boolean;
+}
+
+export type JobHandler<N extends JobName> = (data: JobPayloads[N], context: JobContext) => Promise<void>;
+export type JobHandlers = { [N in JobName]: JobHandler<N> };
+
+export interface JobQueue {
+  /** Adds jobs in one round trip. */
+  add(jobs: JobRequest[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface JobWorker {
+  start(handlers: JobHandlers): Promise<void>;
+  /** Stops taking jobs and waits for the running ones. */
+  close(): Promise<void>;
+  isRunning(): boolean;
+}
+
+/** Thrown by a handler to be run again later: after `delayMs` at least, within the job's policy. */
+export class RetryLaterError extends Error {
+  constructor(
+    message: string,
+    readonly delayMs?: number,
+  ) {
+    super(message);
+    this.name = 'RetryLaterError';
+  }
+}
+
+// BullMQ forbids ":" in custom job ids.
+export const jobId = (name: JobName, requestId: string): string => `${name}.${requestId}`;
+
+export const jobFor = <N extends JobName>(name: N, data: JobPayloads[N] & { requestId: string }, delayMs?: number): JobRequest<N> => ({
+  name,
+  data,
+  options: { jobId: jobId(name, data.requestId), ...(delayMs !== undefined ? { delayMs } : {}) },
+});

@@ -1,0 +1,48 @@
+import type {
+  AuthenticationRequest,
+  ConsentView,
+  DecisionRecord,
+  DeliveryRecord,
+  OutcomeRecord,
+  RequestDraft,
+} from '../domain/authentication-request.js';
+import type { UnreachableReason } from '../domain/user.js';
+
+export type CreateRequestResult =
+  | { created: true; status: 'pending' }
+  /** The user could not be reached; the request was stored already denied by the service. */
+  | { created: true; status: 'denied'; reason: UnreachableReason }
+  /** A request for this login id exists already; nothing was changed. */
+  | { created: false };
+
+export type TransitionResult =
+  | { ok: true; request: AuthenticationRequest }
+  | { ok: false; reason: 'not_found' | 'expired' | 'not_pending' | 'not_ready' | 'view_changed' | 'not_decided' };
+
+/**
+ * Authentication requests. Every state change is one atomic step; a request can be read with only its
+ * id because the id carries the user's partition.
+ */
+export interface RequestRepository {
+  /**
+   * Creates the request unless one exists for its id. When `draft.userId` is set the user's reachability
+   * is checked in the same atomic step; an unknown identifier (`userId: null`) is stored denied.
+   */
+  create(draft: RequestDraft, retentionSeconds: number): Promise<CreateRequestResult>;
+  get(requestId: string): Promise<AuthenticationRequest | undefined>;
+  /** Pending requests of the user whose view is ready and which have not expired, oldest first. */
+  listPending(userId: string, partition: string, now: number): Promise<AuthenticationRequest[]>;
+  /** Stores the final view of a pending request; it is listed to devices from then on. */
+  setView(requestId: string, view: ConsentView, consentHash: string): Promise<TransitionResult>;
+  /**
+   * pending → approved/denied, only while not expired, only with a ready view whose hash is still
+   * `expectedConsentHash` (omit it for decisions the service takes itself). Exactly one concurrent
+   * caller wins.
+   */
+  decide(requestId: string, decision: DecisionRecord, now: number, expectedConsentHash?: string): Promise<TransitionResult>;
+  /** approved/denied → completed/failed. */
+  complete(requestId: string, outcome: OutcomeRecord): Promise<TransitionResult>;
+  /** pending → expired once the expiry has passed. */
+  expire(requestId: string, now: number): Promise<TransitionResult>;
+  addDelivery(requestId: string, delivery: DeliveryRecord): Promise<void>;
+}

@@ -1,0 +1,57 @@
+import type { AuthenticationRequest } from '../domain/authentication-request.js';
+import { unreachableDescriptions, type UnreachableReason } from '../domain/user.js';
+import { AuthorizationServerError, type Rejection } from '../ports/authorization-server.js';
+import { RetryLaterError, type JobContext } from '../ports/jobs.js';
+import type { Dependencies } from './dependencies.js';
+
+/** What the authorization server is told when a request is denied, by the user or by the service. */
+export function rejectionFor(request: AuthenticationRequest): Rejection {
+  const decision = request.decision;
+  if (decision?.channel === 'system') {
+    const reason = decision.reason ?? 'denied';
+    return {
+      error: decision.error ?? 'access_denied',
+      description: unreachableDescriptions[reason as UnreachableReason] ?? reason,
+      cause: reason === 'unknown_user' || reason === 'user_disabled' || reason === 'no_active_device' ? 'user_unreachable' : reason,
+    };
+  }
+  return { error: 'access_denied', description: 'the user denied the request', cause: 'denied_by_user' };
+}
+
+/**
+ * Reports a decided request to the authorization server: accept with the granted scopes, or reject.
+ * Network errors, 5xx and 429 are retried (by the job) until the request expires; any other answer
+ * ends it as failed. The transition to completed happens once, so no request has two outcomes.
+ */
+export async function completeRequest(
+  deps: Pick<Dependencies, 'requests' | 'authorizationServer' | 'clock' | 'logger'>,
+  requestId: string,
+  context: JobContext,
+): Promise<void> {
+  const request = await deps.requests.get(requestId);
+  if (request === undefined || (request.status !== 'approved' && request.status !== 'denied')) return;
+  const log = deps.logger.child({ requestId });
+
+  try {
+    if (request.status === 'approved') {
+      await deps.authorizationServer.accept(request, request.decision?.grantedScopes ?? request.requestedScopes.map((s) => s.name));
+    } else {
+      await deps.authorizationServer.reject(request, rejectionFor(request));
+    }
+  } catch (error) {
+    if (!(error instanceof AuthorizationServerError)) throw error;
+    const now = deps.clock.now();
+    const nextTryAt = now + (error.retryAfterMs ?? 0);
+    if (error.retryable && !context.isLastAttempt && nextTryAt < request.expiresAt) {
+      log.warn({ attempt: context.attempt, reason: error.message }, 'authorization server not reached; will retry');
+      throw new RetryLaterError(error.message, error.retryAfterMs);
+    }
+    await deps.requests.complete(requestId, { result: 'failed', attempts: context.attempt, completedAt: now, error: error.message });
+    log.error({ attempt: context.attempt, reason: error.message }, 'the outcome could not be reported; request failed');
+    return;
+  }
+
+  const result = request.status === 'approved' ? 'accepted' : 'rejected';
+  await deps.requests.complete(requestId, { result, attempts: context.attempt, completedAt: deps.clock.now() });
+  log.info({ result, attempt: context.attempt }, 'outcome reported to the authorization server');
+}

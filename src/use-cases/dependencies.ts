@@ -1,0 +1,29 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import type { AuthorizationServerClient } from '../ports/authorization-server.js';
+import type { ActivationCodeRepository, DeviceRepository, ReplayCache } from '../ports/devices.js';
+import type { JobQueue } from '../ports/jobs.js';
+import type { Notifier } from '../ports/notifier.js';
+import type { RequestRepository } from '../ports/requests.js';
+import type { UserRepository } from '../ports/users.js';
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** Everything a use case may need; each one takes only the parts it uses. */
+export interface Dependencies {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  users: UserRepository;
+  devices: DeviceRepository;
+  activationCodes: ActivationCodeRepository;
+  replayCache: ReplayCache;
+  requests: RequestRepository;
+  jobs: JobQueue;
+  authorizationServer: AuthorizationServerClient;
+  notifiers: Notifier[];
+}

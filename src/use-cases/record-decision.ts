@@ -1,0 +1,77 @@
+import type { DecisionRecord, RequestStatus } from '../domain/authentication-request.js';
+import type { Device } from '../domain/device.js';
+import { AppError } from '../domain/errors.js';
+import { verifyDecisionToken } from '../protocol/decision-token.js';
+import { jobFor } from '../ports/jobs.js';
+import type { TransitionResult } from '../ports/requests.js';
+import type { Dependencies } from './dependencies.js';
+import { effectiveStatus } from './view-requests.js';
+
+const alreadyDecided = (status: RequestStatus): AppError =>
+  AppError.conflict('request_already_decided', `the request was already ${status === 'completed' || status === 'failed' ? 'decided' : status}`);
+
+/**
+ * A device's signed decision: verified against the enrolled key, bound to the view the device
+ * displayed (`consent_hash`), recorded once — of concurrent decisions exactly one wins — and then
+ * reported to the authorization server by a job.
+ */
+export async function recordDecision(
+  deps: Pick<Dependencies, 'requests' | 'jobs' | 'clock' | 'config' | 'logger'>,
+  input: { device: Device; requestId: string; decisionToken: string },
+): Promise<{ requestId: string; status: 'approved' | 'denied' }> {
+  const { device, requestId } = input;
+  const request = await deps.requests.get(requestId);
+  if (request === undefined || request.userId !== device.userId || request.view === undefined) {
+    throw AppError.notFound('no such request for this device');
+  }
+  const now = deps.clock.now();
+  const claims = await verifyDecisionToken(input.decisionToken, device, {
+    requestId,
+    now,
+    clockSkewSeconds: deps.config.devices.clockSkewSeconds,
+  });
+
+  const status = effectiveStatus(request, now);
+  if (status === 'expired') throw AppError.gone('the request expired');
+  if (status !== 'pending') throw alreadyDecided(status);
+  if (claims.consent_hash !== request.consentHash) {
+    throw AppError.conflict('consent_mismatch', 'consent_hash does not match what the request displays now; fetch the request again');
+  }
+
+  const requested = request.view.scopes.map((scope) => scope.name);
+  let grantedScopes: string[] | undefined;
+  if (claims.action === 'approve') {
+    const extra = (claims.granted_scopes ?? []).filter((scope) => !requested.includes(scope));
+    if (extra.length > 0) throw AppError.invalidRequest(`granted_scopes: ${extra.join(', ')} ${extra.length === 1 ? 'was' : 'were'} not requested`);
+    grantedScopes = claims.granted_scopes ?? requested;
+  }
+
+  const decision: DecisionRecord = {
+    action: claims.action,
+    channel: 'device',
+    decidedAt: now,
+    deviceId: device.deviceId,
+    jws: input.decisionToken,
+    ...(grantedScopes !== undefined ? { grantedScopes } : {}),
+  };
+  const result = await deps.requests.decide(requestId, decision, now, claims.consent_hash);
+  if (!result.ok) throw transitionError(result);
+
+  await deps.jobs.add([jobFor('complete-request', { requestId })]);
+  deps.logger.info({ requestId, deviceId: device.deviceId, action: claims.action }, 'decision recorded');
+  return { requestId, status: claims.action === 'approve' ? 'approved' : 'denied' };
+}
+
+function transitionError(result: Extract<TransitionResult, { ok: false }>): AppError {
+  switch (result.reason) {
+    case 'expired':
+      return AppError.gone('the request expired');
+    case 'view_changed':
+    case 'not_ready':
+      return AppError.conflict('consent_mismatch', 'consent_hash does not match what the request displays now; fetch the request again');
+    case 'not_found':
+      return AppError.notFound('no such request for this device');
+    default:
+      return AppError.conflict('request_already_decided', 'the request was already decided');
+  }
+}

@@ -1,0 +1,16 @@
+import type { JobHandlers } from '../ports/jobs.js';
+import { completeRequest } from '../use-cases/complete-request.js';
+import type { Dependencies } from '../use-cases/dependencies.js';
+import { deliverPrompt } from '../use-cases/deliver-prompt.js';
+import { expireRequest } from '../use-cases/expire-request.js';
+import { prepareRequest } from '../use-cases/prepare-request.js';
+
+/** The queue's entry points: each job name runs one use case. */
+export function jobHandlers(deps: Dependencies): JobHandlers {
+  return {
+    'prepare-request': ({ requestId }, context) => prepareRequest(deps, requestId, context),
+    'deliver-prompt': ({ requestId }) => deliverPrompt(deps, requestId),
+    'complete-request': ({ requestId }, context) => completeRequest(deps, requestId, context),
+    'expire-request': ({ requestId }) => expireRequest(deps, requestId),
+  };
+}

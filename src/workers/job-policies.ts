@@ -1,0 +1,31 @@
+import type { JobName } from '../ports/jobs.js';
+
+export interface RetryPolicy {
+  /** Runs in all, the first included. */
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+/**
+ * How often and how fast each job is retried. Completions and prompts are also bounded by the
+ * request's expiry inside their handlers, so the attempt counts here are ceilings, not the rule.
+ */
+export const jobPolicies: Record<JobName, RetryPolicy> = {
+  // Consent details: a few quick tries, then the device gets the scopes from the start call.
+  'prepare-request': { attempts: 4, baseDelayMs: 100, maxDelayMs: 1_000 },
+  'deliver-prompt': { attempts: 8, baseDelayMs: 250, maxDelayMs: 10_000 },
+  'complete-request': { attempts: 200, baseDelayMs: 250, maxDelayMs: 15_000 },
+  'expire-request': { attempts: 10, baseDelayMs: 500, maxDelayMs: 30_000 },
+};
+
+/**
+ * Exponential backoff with "equal jitter": half the exponential delay, plus a random share of the
+ * other half, so retries of many requests do not arrive together. A delay the failure asked for
+ * (`Retry-After`) is honoured as a floor.
+ */
+export function retryDelayMs(policy: RetryPolicy, failedAttempts: number, requestedDelayMs?: number, random = Math.random): number {
+  const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, failedAttempts - 1));
+  const jittered = exponential / 2 + random() * (exponential / 2);
+  return Math.round(Math.max(jittered, requestedDelayMs ?? 0));
+}
