@@ -42,8 +42,10 @@ export interface DecisionRecord {
   grantedScopes?: string[];
   /** The signed decision, kept as evidence of what the user approved. */
   jws?: string;
-  /** Why the service decided on its own (`channel: system`), e.g. the user could not be reached. */
+  /** Why the service decided on its own (`channel: system`), as a code, e.g. `no_active_device`. */
   reason?: string;
+  /** The same for a person; sent as the reject's error_description. */
+  description?: string;
   /** OAuth-style error sent with a reject. */
   error?: string;
 }

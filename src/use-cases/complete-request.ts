@@ -9,10 +9,11 @@ export function rejectionFor(request: AuthenticationRequest): Rejection {
   const decision = request.decision;
   if (decision?.channel === 'system') {
     const reason = decision.reason ?? 'denied';
+    const unreachable = reason in unreachableDescriptions;
     return {
       error: decision.error ?? 'access_denied',
-      description: unreachableDescriptions[reason as UnreachableReason] ?? reason,
-      cause: reason === 'unknown_user' || reason === 'user_disabled' || reason === 'no_active_device' ? 'user_unreachable' : reason,
+      description: decision.description ?? (unreachable ? unreachableDescriptions[reason as UnreachableReason] : reason),
+      cause: unreachable ? 'user_unreachable' : reason,
     };
   }
   return { error: 'access_denied', description: 'the user denied the request', cause: 'denied_by_user' };
