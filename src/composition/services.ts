@@ -80,7 +80,7 @@ export async function buildServices(config: Config, logger: Logger, overrides: S
     // ioredis reconnects on its own; without a listener its errors would crash the process.
     connection.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
   }
-  const jobs = new BullMqJobQueue(queueConnection, keys.queuePrefix);
+  const jobs = new BullMqJobQueue(queueConnection, keys.queuePrefix, logger.child({ component: 'jobs' }));
   const worker = new BullMqJobWorker(workerConnection, keys.queuePrefix, logger.child({ component: 'jobs' }));
   const limiter = (name: string): RateLimiterAbstract =>
     new RateLimiterRedis({ storeClient: redis, keyPrefix: `${config.redis?.keyPrefix}rl:${name}`, ...activationLimit });
