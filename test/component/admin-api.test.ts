@@ -111,6 +111,30 @@ describe.each<StoreKind>(['memory', 'redis'])('admin API on the %s store', (stor
       expectJsonError(await putUser(uniqueUserId('erin'), { aliases: [`${bobId}@example.com`] }), 409, 'alias_in_use');
     });
 
+    it('creates a new user once when the same PUT arrives several times at once', async () => {
+      const responses = await Promise.all(
+        Array.from({ length: 5 }, () => service.admin('PUT', '/users/newbie', { aliases: ['newbie@example.com'] })),
+      );
+      expect(responses.map((response) => response.status)).toEqual([200, 200, 200, 200, 200]);
+      const stored = await service.admin<ApiSchemas['User']>('GET', '/users/newbie');
+      expect(stored.body.aliases).toEqual(['newbie@example.com']);
+    });
+
+    it('keeps record and aliases consistent under concurrent alias changes', async () => {
+      await service.admin('PUT', '/users/racer', {});
+      await Promise.all([
+        service.admin('PUT', '/users/racer', { aliases: ['one@example.com'] }),
+        service.admin('PUT', '/users/racer', { aliases: ['two@example.com'] }),
+      ]);
+      const stored = await service.admin<ApiSchemas['User']>('GET', '/users/racer');
+      expect(stored.body.aliases).toHaveLength(1);
+      const [kept] = stored.body.aliases;
+      const dropped = kept === 'one@example.com' ? 'two@example.com' : 'one@example.com';
+      // The kept alias names racer; the dropped one is free for someone else.
+      expect((await service.admin('PUT', '/users/other-racer', { aliases: [dropped] })).status).toBe(200);
+      expect((await service.admin('PUT', '/users/third-racer', { aliases: [kept] })).status).toBe(409);
+    });
+
     it('refuses an alias equal to another user id', async () => {
       const aliceId = uniqueUserId('alice');
       await putUser(aliceId, {});

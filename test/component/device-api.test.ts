@@ -154,6 +154,30 @@ describe.each<StoreKind>(['memory', 'redis'])('device API on the %s store', (sto
         await limited.stop();
       }
     });
+    it('cannot be outrun by parallel guesses: of 20 at once with a limit of 3, only 3 are tried', async () => {
+      const limited = await startService({ store, redisUrl: redis.url, env: { ACTIVATION_MAX_ATTEMPTS: '3' } });
+      try {
+        const guesses = Array.from({ length: 20 }, (_, i) => `WRNG-${String(i).padStart(4, '0')}-CODE`);
+        const responses = await Promise.all(guesses.map((guess) => enrollWithKey(limited.url, guess, nodeJwk('ec'))));
+        const statuses = responses.map((response) => response.status);
+        expect(statuses.filter((status) => status === 401)).toHaveLength(3);
+        expect(statuses.filter((status) => status === 429)).toHaveLength(17);
+      } finally {
+        await limited.stop();
+      }
+    });
+
+    it('gives a successful enrolment its attempt back', async () => {
+      const limited = await startService({ store, redisUrl: redis.url, env: { ACTIVATION_MAX_ATTEMPTS: '2' } });
+      try {
+        for (const user of ['first', 'second', 'third']) {
+          const code = await limited.createUser(user);
+          expect((await enrollWithKey(limited.url, code, nodeJwk('ec'))).status).toBe(201);
+        }
+      } finally {
+        await limited.stop();
+      }
+    });
   });
 
   // -------------------------------------------------------------------------------------------
