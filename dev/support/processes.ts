@@ -28,6 +28,8 @@ export interface ChildHandle {
 
 export interface SpawnOptions {
   env: Record<string, string>;
+  /** Command-line arguments after the entry file. */
+  args?: string[];
   /** Also append the child's output to this file. */
   logFile?: string;
   /** Called with each complete line the child prints. */
@@ -54,10 +56,10 @@ function installExitHook(): void {
   });
 }
 
-/** Runs `node --import tsx <entry>` from the repository root with `env` added to this environment. */
+/** Runs `node --import tsx <entry> [args]` from the repository root with `env` added to this environment. */
 export function spawnTypeScript(name: string, entry: string, options: SpawnOptions): ChildHandle {
   installExitHook();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(REPOSITORY_ROOT, entry)], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(REPOSITORY_ROOT, entry), ...(options.args ?? [])], {
     cwd: REPOSITORY_ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
