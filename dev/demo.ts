@@ -47,6 +47,8 @@ async function main(): Promise<void> {
     serviceEnv: { LOG_LEVEL: 'info' },
     pollIntervalSeconds: 2,
     logDirectory,
+    // In the demo's process group: Ctrl-C in the terminal, or killing the demo's group, stops them too.
+    ownProcessGroups: false,
   });
 
   const { activationCode, expiresAt } = await seedUser(stack.serviceUrl, DEMO.adminToken, {

@@ -52,6 +52,8 @@ export interface DevAuthorizationServerOptions {
   /** The `interval` announced to polling clients (CIBA's default is 5 s; shorter keeps demos brisk). */
   pollIntervalSeconds?: number;
   logger?: Logger;
+  /** Told of each login handed to the service (tests use it to call the System API themselves). */
+  onLogin?: (login: Readonly<Login>) => void;
 }
 
 export interface DevAuthorizationServer {
@@ -192,6 +194,7 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
           };
           // Registered before the call: the service may read the login before it even answers.
           logins.add(login);
+          options.onLogin?.(login);
           const requestId = await service.startAuthentication({
             login_id: login.loginId,
             user_identifier: login.accountId,

@@ -1,7 +1,8 @@
 /**
  * Child processes for the demo and the end-to-end tests: the service and the development
  * authorization server run as real processes, started from their TypeScript sources with tsx.
- * Children are killed when this process exits, so a crashed test run leaves nothing behind.
+ * Each child leads its own process group, and the groups are killed when this process exits, so a
+ * crashed test run leaves nothing behind, not even a child's own children (the demo has two).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -22,7 +23,7 @@ export interface ChildHandle {
   output(): string;
   hasExited(): boolean;
   exited: Promise<number | null>;
-  /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
+  /** SIGTERM to the child (it stops its own children), then SIGKILL to its group after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -30,13 +31,20 @@ export interface SpawnOptions {
   env: Record<string, string>;
   /** Command-line arguments after the entry file. */
   args?: string[];
+  /**
+   * Start the child as the leader of its own process group (default), so that it and its own children
+   * are killed together; false keeps it in this process's group (the demo's children: Ctrl-C in the
+   * terminal, or killing the demo's group, reaches them too).
+   */
+  ownProcessGroup?: boolean;
   /** Also append the child's output to this file. */
   logFile?: string;
   /** Called with each complete line the child prints. */
   onLine?: (line: string) => void;
 }
 
-const liveChildren = new Set<ChildProcess>();
+/** Running children, and whether each leads its own process group. */
+const liveChildren = new Map<ChildProcess, boolean>();
 let exitHookInstalled = false;
 
 /**
@@ -52,8 +60,20 @@ function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   hostProcess().on('exit', () => {
-    for (const child of liveChildren) child.kill('SIGKILL');
+    for (const [child, ownGroup] of liveChildren) killChild(child, ownGroup, 'SIGKILL');
   });
+}
+
+function killChild(child: ChildProcess, ownGroup: boolean, signal: NodeJS.Signals): void {
+  try {
+    if (ownGroup && child.pid !== undefined) {
+      process.kill(-child.pid, signal);
+      return;
+    }
+  } catch {
+    // the group is gone already, or this platform has none
+  }
+  child.kill(signal);
 }
 
 /** Runs `node --import tsx <entry> [args]` from the repository root with `env` added to this environment. */
@@ -63,8 +83,10 @@ export function spawnTypeScript(name: string, entry: string, options: SpawnOptio
     cwd: REPOSITORY_ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.ownProcessGroup ?? true,
   });
-  liveChildren.add(child);
+  const ownGroup = options.ownProcessGroup ?? true;
+  liveChildren.set(child, ownGroup);
 
   let output = '';
   let partial = '';
@@ -117,7 +139,7 @@ export function spawnTypeScript(name: string, entry: string, options: SpawnOptio
       ]);
       clearTimeout(timer);
       if (timedOut) {
-        child.kill('SIGKILL');
+        killChild(child, ownGroup, 'SIGKILL');
         await exitedPromise;
       }
     },

@@ -3,7 +3,7 @@
  * development authorization server, wired to each other. Used by `npm run demo` and the end-to-end
  * tests.
  */
-import { spawnTypeScript, waitForHttp, type ChildHandle } from './processes.js';
+import { spawnTypeScript, waitForHttp, type ChildHandle, type SpawnOptions } from './processes.js';
 import type { DevClient } from '../authorization-server/server.js';
 
 export interface StackSettings {
@@ -22,6 +22,8 @@ export interface StackSettings {
   /** Append each process's output to `<logDirectory>/service.log` and `authorization-server.log`. */
   logDirectory?: string;
   authorizationServerLogLevel?: string;
+  /** See {@link SpawnOptions.ownProcessGroup} (default true). */
+  ownProcessGroups?: boolean;
 }
 
 export interface Stack {
@@ -36,8 +38,10 @@ export async function startStack(settings: StackSettings): Promise<Stack> {
   const serviceUrl = `http://127.0.0.1:${settings.servicePort}`;
   const origin = `http://127.0.0.1:${settings.authorizationServerPort}`;
   const issuer = `${origin}/${settings.tenant}/${settings.workspace}`;
-  const logFile = (name: string): { logFile?: string } =>
-    settings.logDirectory !== undefined ? { logFile: `${settings.logDirectory}/${name}.log` } : {};
+  const spawnOptions = (name: string): Omit<SpawnOptions, 'env'> => ({
+    ...(settings.logDirectory !== undefined ? { logFile: `${settings.logDirectory}/${name}.log` } : {}),
+    ...(settings.ownProcessGroups !== undefined ? { ownProcessGroup: settings.ownProcessGroups } : {}),
+  });
 
   const service = spawnTypeScript('service', 'src/main.ts', {
     env: {
@@ -55,7 +59,7 @@ export async function startStack(settings: StackSettings): Promise<Stack> {
       SECUREAUTH_CLIENT_SECRET: settings.systemClient.secret,
       ...settings.serviceEnv,
     },
-    ...logFile('service'),
+    ...spawnOptions('service'),
   });
   const authorizationServer = spawnTypeScript('authorization-server', 'dev/authorization-server/main.ts', {
     env: {
@@ -72,7 +76,7 @@ export async function startStack(settings: StackSettings): Promise<Stack> {
         ...(settings.authorizationServerLogLevel !== undefined ? { logLevel: settings.authorizationServerLogLevel } : {}),
       }),
     },
-    ...logFile('authorization-server'),
+    ...spawnOptions('authorization-server'),
   });
 
   const stop = async (): Promise<void> => {
