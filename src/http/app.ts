@@ -14,7 +14,7 @@ import { deviceAuth } from './middleware/device-auth.js';
 import { adminRoutes } from './routes/admin.js';
 import { authorizationServerRoutes } from './routes/authorization-server.js';
 import { deviceRoutes } from './routes/device.js';
-import { webRoutes } from './routes/web.js';
+import { webRoutes, withoutUrlSecrets } from './routes/web.js';
 
 export interface HttpDependencies extends Dependencies {
   limiters: { activation: RateLimiterAbstract };
@@ -49,7 +49,7 @@ export function createApp(deps: HttpDependencies): Express {
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
       // Bodies are never logged: they hold login_state, tokens and personal data.
       serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: withoutUrlSecrets(req.url.split('?')[0] ?? '') }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     }),

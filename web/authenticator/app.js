@@ -185,10 +185,18 @@ function logoOf(client, name) {
   return image;
 }
 
+const isPrimitive = (value) => ['string', 'number', 'boolean'].includes(typeof value);
+const words = (key) => key.replace(/_/g, ' ').replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+
+/** Amounts read as "50.00 EUR"; flat objects as "key: value, …"; anything deeper as JSON. */
 function detailValue(value) {
   if (value === null || value === undefined) return '';
-  if (['string', 'number', 'boolean'].includes(typeof value)) return String(value);
-  if (Array.isArray(value) && value.every((item) => ['string', 'number'].includes(typeof item))) return value.join(', ');
+  if (isPrimitive(value)) return String(value);
+  if (Array.isArray(value) && value.every(isPrimitive)) return value.join(', ');
+  if (typeof value === 'object' && !Array.isArray(value) && Object.values(value).every(isPrimitive)) {
+    if (Object.keys(value).length === 2 && 'amount' in value && 'currency' in value) return `${value.amount} ${value.currency}`;
+    return Object.entries(value).map(([key, item]) => `${words(key)}: ${item}`).join(', ');
+  }
   return JSON.stringify(value);
 }
 
@@ -198,9 +206,9 @@ function authorizationDetails(details) {
     const { type, ...rest } = detail;
     const list = element('dl');
     for (const [key, value] of Object.entries(rest)) {
-      list.append(element('dt', { text: key.replace(/_/g, ' ') }), element('dd', { text: detailValue(value) }));
+      list.append(element('dt', { text: words(key) }), element('dd', { text: detailValue(value) }));
     }
-    container.append(element('div', { className: 'detail' }, element('h3', { text: typeof type === 'string' ? type.replace(/_/g, ' ') : 'Details' }), list));
+    container.append(element('div', { className: 'detail' }, element('h3', { text: typeof type === 'string' ? words(type) : 'Details' }), list));
   }
   return container;
 }

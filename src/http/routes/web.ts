@@ -1,4 +1,4 @@
-import express, { Router, type Request, type RequestHandler, type Response } from 'express';
+import express, { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import { readFileSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
@@ -9,6 +9,9 @@ import { decideByMagicLink, openMagicLink, type MagicLinkDecision, type MagicLin
 import { bindingChoicesHtml, consentHtml, escapeHtml, htmlPage, messagePage } from '../web/pages.js';
 
 const CSRF_COOKIE = 'ciba_magic_csrf';
+
+/** A magic link's secret is a bearer credential in a URL path: request logs keep only the request id. */
+export const withoutUrlSecrets = (path: string): string => path.replace(/(\/magic-links\/[^/.]*)\.[^/]*/, '$1.[redacted]');
 
 /**
  * Pages for people: the web authenticator (static page, one ES module, one style sheet) and the
@@ -32,10 +35,18 @@ export function webRoutes(deps: Dependencies): Router {
       'connect-src': ["'self'", publicUrl.origin],
       'form-action': ["'self'"],
       'frame-ancestors': ["'none'"],
+      // On a plain-http PUBLIC_URL (development) the browser must not rewrite form posts to https.
+      ...(publicUrl.protocol === 'http:' ? { 'upgrade-insecure-requests': null } : {}),
     },
   });
   const noStore: RequestHandler = (_req, res, next) => {
     res.setHeader('cache-control', 'no-store');
+    next();
+  };
+  // Helmet's `no-referrer` makes browsers post forms with `Origin: null`; `same-origin` keeps the
+  // Origin check possible and still sends no referrer (which holds the link) to any other site.
+  const sameOriginReferrer: RequestHandler = (_req, res, next) => {
+    res.setHeader('referrer-policy', 'same-origin');
     next();
   };
 
@@ -78,7 +89,7 @@ export function webRoutes(deps: Dependencies): Router {
     }
   };
 
-  router.get('/magic-links/:token', pageSecurity, noStore, async (req, res) => {
+  router.get('/magic-links/:token', pageSecurity, noStore, sameOriginReferrer, async (req, res) => {
     try {
       const token = typeof req.params.token === 'string' ? req.params.token : '';
       const opened = await openMagicLink(deps, token);
@@ -110,6 +121,7 @@ ${bindingChoicesHtml(view)}
     '/magic-links/:token',
     pageSecurity,
     noStore,
+    sameOriginReferrer,
     express.urlencoded({ extended: false, limit: deps.config.http.bodyLimitBytes, parameterLimit: 10 }),
     async (req, res) => {
       try {
@@ -157,6 +169,18 @@ ${bindingChoicesHtml(view)}
       }
     },
   );
+
+  // Whatever else fails under /magic-links (a link with broken %-escapes, a body that cannot be read)
+  // still answers a page, never JSON or a stack trace.
+  router.use('/magic-links', ((error, _req, res, next) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    const status = typeof (error as { status?: unknown }).status === 'number' ? (error as { status: number }).status : 500;
+    if (status >= 500) deps.logger.error({ err: error }, 'magic-link page failed');
+    send(res, status >= 500 ? 500 : 404, messagePage('This link is not valid', 'The link is unknown or incomplete. Open it again from the e-mail, whole.', styles, 'error'));
+  }) as ErrorRequestHandler);
 
   return router;
 }

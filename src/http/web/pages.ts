@@ -19,10 +19,22 @@ export function scopeInWords(scope: ScopeView): string {
   return scope.display_name ?? STANDARD_SCOPES[scope.name] ?? scope.name;
 }
 
+const isPrimitive = (value: unknown): value is string | number | boolean =>
+  typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+
+/** `instructedAmount` / `creditor_name` → "instructed amount" / "creditor name". */
+const words = (key: string): string => key.replace(/_/g, ' ').replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+
+/** Amounts read as "50.00 EUR"; flat objects as "key: value, …"; anything deeper as JSON (as the web authenticator does). */
 function detailValue(value: unknown): string {
   if (value === null || value === undefined) return '';
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return escapeHtml(String(value));
-  if (Array.isArray(value) && value.every((item) => typeof item === 'string' || typeof item === 'number')) return escapeHtml(value.join(', '));
+  if (isPrimitive(value)) return escapeHtml(String(value));
+  if (Array.isArray(value) && value.every(isPrimitive)) return escapeHtml(value.join(', '));
+  if (typeof value === 'object' && !Array.isArray(value) && Object.values(value).every(isPrimitive)) {
+    const record = value as Record<string, string | number | boolean>;
+    if (Object.keys(record).length === 2 && 'amount' in record && 'currency' in record) return escapeHtml(`${record.amount} ${record.currency}`);
+    return escapeHtml(Object.entries(record).map(([key, item]) => `${words(key)}: ${item}`).join(', '));
+  }
   return `<code>${escapeHtml(JSON.stringify(value))}</code>`;
 }
 
@@ -31,9 +43,9 @@ function authorizationDetailsHtml(details: Record<string, unknown>[]): string {
     .map((detail) => {
       const { type, ...rest } = detail;
       const rows = Object.entries(rest)
-        .map(([key, value]) => `<dt>${escapeHtml(key.replace(/_/g, ' '))}</dt><dd>${detailValue(value)}</dd>`)
+        .map(([key, value]) => `<dt>${escapeHtml(words(key))}</dt><dd>${detailValue(value)}</dd>`)
         .join('');
-      return `<div class="detail"><h3>${escapeHtml(typeof type === 'string' ? type.replace(/_/g, ' ') : 'Details')}</h3><dl>${rows}</dl></div>`;
+      return `<div class="detail"><h3>${escapeHtml(typeof type === 'string' ? words(type) : 'Details')}</h3><dl>${rows}</dl></div>`;
     })
     .join('');
 }
@@ -91,7 +103,6 @@ export function htmlPage(title: string, body: string, styles: string): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
 <title>${escapeHtml(title)}</title>
 <style>${styles}</style>
 </head>
