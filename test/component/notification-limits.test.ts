@@ -96,7 +96,7 @@ describe.each<StoreKind>(['memory', 'redis'])('notification limits on the %s sto
   it('sends no e-mail for a request over the limit', async () => {
     await startWith({ NOTIFY_MAX_PENDING: '2' });
     await service.createUser('walt', { aliases: ['walt@example.com'] });
-    const burst = [];
+    const burst: Array<{ login_id: string; requestId: string }> = [];
     for (let i = 0; i < 4; i += 1) burst.push(await start('walt@example.com'));
     await secureAuth.waitFor((calls) => calls.filter((c) => c.kind === 'reject').length === 2);
     await smtp.waitForMessage((mail) => mail.text.includes(burst[1]!.requestId));
