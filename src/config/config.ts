@@ -18,6 +18,9 @@ const optionalString = z
 
 const optionalUrl = optionalString.pipe(z.url({ protocol: /^https?$/ }).optional());
 
+/** `NAME=` (as in .env.example) means unset for settings whose default depends on others or is "off". */
+const emptyAsUnset = (value: unknown): unknown => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 /** `user:pass[,user2:pass2…]`: several pairs at once let SecureAuth's credentials be rotated without downtime. */
@@ -71,10 +74,10 @@ const environmentSchema = z.object({
 
   OPENAPI_VALIDATE_RESPONSES: booleanFromEnv.default(false),
 
-  WEB_AUTHENTICATOR_ENABLED: booleanFromEnv.optional(),
+  WEB_AUTHENTICATOR_ENABLED: z.preprocess(emptyAsUnset, booleanFromEnv.optional()),
   SMTP_URL: optionalString.pipe(z.url({ protocol: /^smtps?$/ }).optional()),
   EMAIL_FROM: optionalString,
-  EMAIL_FALLBACK_AFTER_SECONDS: z.coerce.number().int().positive().optional(),
+  EMAIL_FALLBACK_AFTER_SECONDS: z.preprocess(emptyAsUnset, z.coerce.number().int().positive().optional()),
   EMAIL_TEMPLATE_DIR: optionalString,
   NOTIFY_MAX_PENDING: positiveInt(3),
   NOTIFY_MAX_PER_DAY: positiveInt(50),
