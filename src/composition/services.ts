@@ -12,6 +12,9 @@ import { RedisKeys } from '../adapters/redis/redis-keys.js';
 import { RedisRequests } from '../adapters/redis/redis-requests.js';
 import { RedisUsers } from '../adapters/redis/redis-users.js';
 import { SecureAuthClient, UnconfiguredAuthorizationServer } from '../adapters/secureauth/secureauth-client.js';
+import { FileEmailTemplates } from '../adapters/email/email-templates.js';
+import { SmtpMailer } from '../adapters/email/smtp-mailer.js';
+import type { EmailChannel } from '../ports/email.js';
 import type { HttpDependencies } from '../http/app.js';
 import type { AuthorizationServerClient } from '../ports/authorization-server.js';
 import type { JobWorker } from '../ports/jobs.js';
@@ -37,6 +40,15 @@ function authorizationServerFor(config: Config, logger: Logger): AuthorizationSe
   return new SecureAuthClient(config.secureAuth, logger.child({ component: 'secureauth' }));
 }
 
+/** The e-mail channel when SMTP_URL is set; its templates are read and checked now, at start-up. */
+function emailChannelFor(config: Config, logger: Logger): EmailChannel | undefined {
+  if (config.email === undefined) return undefined;
+  return {
+    mailer: new SmtpMailer(config.email.smtpUrl, config.email.from, logger.child({ component: 'email' })),
+    templates: new FileEmailTemplates(config.email.templateDir),
+  };
+}
+
 /**
  * The composition root: picks Redis or the in-memory adapters for every port and wires them into
  * one set of dependencies shared by the HTTP app and the job workers.
@@ -44,6 +56,7 @@ function authorizationServerFor(config: Config, logger: Logger): AuthorizationSe
 export async function buildServices(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<Services> {
   const clock = overrides.clock ?? systemClock;
   const authorizationServer = overrides.authorizationServer ?? authorizationServerFor(config, logger);
+  const email = emailChannelFor(config, logger);
   const activationLimit = { points: config.rateLimits.activation.points, duration: config.rateLimits.activation.durationSeconds };
 
   if (config.redis === undefined) {
@@ -64,6 +77,7 @@ export async function buildServices(config: Config, logger: Logger, overrides: S
       worker: jobs,
       authorizationServer,
       notifiers: [],
+      ...(email !== undefined ? { email } : {}),
       limiters: { activation: new RateLimiterMemory({ keyPrefix: 'activation', ...activationLimit }) },
       isUnavailable: () => false,
       ping: async () => {},
@@ -98,6 +112,7 @@ export async function buildServices(config: Config, logger: Logger, overrides: S
     worker,
     authorizationServer,
     notifiers: [],
+    ...(email !== undefined ? { email } : {}),
     limiters: { activation: limiter('activation') },
     isUnavailable: isRedisUnavailable,
     ping: async () => {

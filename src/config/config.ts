@@ -18,6 +18,9 @@ const optionalString = z
 
 const optionalUrl = optionalString.pipe(z.url({ protocol: /^https?$/ }).optional());
 
+/** `NAME=` (as in .env.example) means unset for settings whose default depends on others or is "off". */
+const emptyAsUnset = (value: unknown): unknown => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 /** `user:pass[,user2:pass2…]`: several pairs at once let SecureAuth's credentials be rotated without downtime. */
@@ -70,6 +73,15 @@ const environmentSchema = z.object({
   ACTIVATION_WINDOW_SECONDS: positiveInt(600),
 
   OPENAPI_VALIDATE_RESPONSES: booleanFromEnv.default(false),
+
+  WEB_AUTHENTICATOR_ENABLED: z.preprocess(emptyAsUnset, booleanFromEnv.optional()),
+  SMTP_URL: optionalString.pipe(z.url({ protocol: /^smtps?$/ }).optional()),
+  EMAIL_FROM: optionalString,
+  EMAIL_FALLBACK_AFTER_SECONDS: z.preprocess(emptyAsUnset, z.coerce.number().int().positive().optional()),
+  EMAIL_TEMPLATE_DIR: optionalString,
+  NOTIFY_MAX_PENDING: positiveInt(3),
+  NOTIFY_MAX_PER_DAY: positiveInt(50),
+  BINDING_CONFIRMATION: z.enum(['off', 'optional', 'required']).default('off'),
 });
 
 export interface BasicCredential {
@@ -99,6 +111,25 @@ export interface Config {
   requests: { ttlSeconds: number; retentionSeconds: number };
   devices: { activationCodeTtlSeconds: number; clockSkewSeconds: number };
   rateLimits: { activation: { points: number; durationSeconds: number } };
+  /** The browser authenticator at /authenticator. */
+  webAuthenticator: { enabled: boolean };
+  /** The e-mail channel (magic links); undefined when SMTP_URL is not set. */
+  email: EmailConfig | undefined;
+  /** Per-user caps checked when a request is created (protection from prompt bombing). */
+  notifications: { maxPending: number; maxPerDay: number };
+  /** Whether the user must pick the binding message among decoys before approving. */
+  bindingConfirmation: BindingConfirmationMode;
+}
+
+export type BindingConfirmationMode = 'off' | 'optional' | 'required';
+
+export interface EmailConfig {
+  smtpUrl: string;
+  from: string;
+  /** Send the magic link too when no device decided within this time; undefined = never. */
+  fallbackAfterSeconds: number | undefined;
+  /** Folder whose template files replace the built-in ones. */
+  templateDir: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -156,6 +187,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       problems.push('SECUREAUTH_ISSUER_URL, SECUREAUTH_CLIENT_ID and SECUREAUTH_CLIENT_SECRET: are required when NODE_ENV=production');
     }
   }
+  if (env.SMTP_URL !== undefined && env.EMAIL_FROM === undefined) problems.push('EMAIL_FROM: is required when SMTP_URL is set');
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -177,5 +209,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     requests: { ttlSeconds: env.REQUEST_TTL_SECONDS, retentionSeconds: env.REQUEST_RETENTION_SECONDS },
     devices: { activationCodeTtlSeconds: env.ACTIVATION_CODE_TTL_SECONDS, clockSkewSeconds: env.CLOCK_SKEW_SECONDS },
     rateLimits: { activation: { points: env.ACTIVATION_MAX_ATTEMPTS, durationSeconds: env.ACTIVATION_WINDOW_SECONDS } },
+    webAuthenticator: { enabled: env.WEB_AUTHENTICATOR_ENABLED ?? env.NODE_ENV !== 'production' },
+    email:
+      env.SMTP_URL === undefined || env.EMAIL_FROM === undefined
+        ? undefined
+        : {
+            smtpUrl: env.SMTP_URL,
+            from: env.EMAIL_FROM,
+            fallbackAfterSeconds: env.EMAIL_FALLBACK_AFTER_SECONDS,
+            templateDir: env.EMAIL_TEMPLATE_DIR,
+          },
+    notifications: { maxPending: env.NOTIFY_MAX_PENDING, maxPerDay: env.NOTIFY_MAX_PER_DAY },
+    bindingConfirmation: env.BINDING_CONFIRMATION,
   };
 }

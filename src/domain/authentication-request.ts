@@ -25,6 +25,8 @@ export interface ConsentView {
   request_id: string;
   client: ClientView;
   binding_message?: string;
+  /** With binding confirmation on: the binding message among two decoys, shuffled; the user picks one. */
+  binding_choices?: string[];
   scopes: ScopeView[];
   authorization_details?: Record<string, unknown>[];
   created_at: string;
@@ -32,7 +34,7 @@ export interface ConsentView {
 }
 
 export type DecisionAction = 'approve' | 'deny';
-export type DecisionChannel = 'device' | 'system';
+export type DecisionChannel = 'device' | 'system' | 'email';
 
 export interface DecisionRecord {
   action: DecisionAction;
@@ -48,6 +50,8 @@ export interface DecisionRecord {
   description?: string;
   /** OAuth-style error sent with a reject. */
   error?: string;
+  /** The binding message the user picked (binding confirmation). */
+  bindingChoice?: string;
 }
 
 export interface OutcomeRecord {
@@ -91,6 +95,8 @@ export interface AuthenticationRequest extends RequestDraft {
   decision?: DecisionRecord;
   outcome?: OutcomeRecord;
   deliveries: DeliveryRecord[];
+  /** SHA-256 of the secret of the e-mailed magic link, once one was sent; it lives and dies with the request. */
+  magicLinkHash?: string;
 }
 
 export function isExpired(request: Pick<AuthenticationRequest, 'expiresAt'>, now: number): boolean {

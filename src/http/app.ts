@@ -14,6 +14,7 @@ import { deviceAuth } from './middleware/device-auth.js';
 import { adminRoutes } from './routes/admin.js';
 import { authorizationServerRoutes } from './routes/authorization-server.js';
 import { deviceRoutes } from './routes/device.js';
+import { webRoutes, withoutUrlSecrets } from './routes/web.js';
 
 export interface HttpDependencies extends Dependencies {
   limiters: { activation: RateLimiterAbstract };
@@ -48,7 +49,7 @@ export function createApp(deps: HttpDependencies): Express {
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
       // Bodies are never logged: they hold login_state, tokens and personal data.
       serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: withoutUrlSecrets(req.url.split('?')[0] ?? '') }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     }),
@@ -61,6 +62,9 @@ export function createApp(deps: HttpDependencies): Express {
   app.get('/openapi.yaml', (_req, res) => {
     res.status(200).type('application/yaml').send(specText);
   });
+
+  // HTML pages for people (web authenticator, magic links): before the JSON parser and the validator.
+  app.use(webRoutes(deps));
 
   app.use(express.json({ limit: config.http.bodyLimitBytes, type: ['application/json', 'application/*+json'] }));
 

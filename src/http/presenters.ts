@@ -1,7 +1,7 @@
 import type { AuthenticationRequest } from '../domain/authentication-request.js';
 import type { Device } from '../domain/device.js';
 import type { User } from '../domain/user.js';
-import { effectiveStatus, type DecisionEvidence } from '../use-cases/view-requests.js';
+import { EMAIL_EVIDENCE_NOTE, effectiveStatus, type DecisionEvidence } from '../use-cases/view-requests.js';
 import type { ApiSchemas } from './api-types.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -79,14 +79,19 @@ export function presentAdminRequest(request: AuthenticationRequest, now: number)
 }
 
 export function presentEvidence(evidence: DecisionEvidence): ApiSchemas['Evidence'] {
+  const decision = evidence.request.decision;
+  const device = evidence.device;
   return {
     request_id: evidence.request.requestId,
-    device_id: evidence.device.deviceId,
-    channel: evidence.request.decision?.channel ?? 'device',
-    decision_jws: evidence.decisionJws,
-    public_jwk: { ...evidence.device.publicJwk, alg: evidence.device.alg, kid: evidence.device.deviceId },
+    channel: decision?.channel ?? 'device',
     consent_view: { ...evidence.view },
     consent_hash: evidence.consentHash,
-    ...(evidence.request.decision !== undefined ? { decided_at: iso(evidence.request.decision.decidedAt) } : {}),
+    ...(device !== undefined
+      ? { device_id: device.deviceId, public_jwk: { ...device.publicJwk, alg: device.alg, kid: device.deviceId } }
+      : {}),
+    ...(evidence.decisionJws !== undefined ? { decision_jws: evidence.decisionJws } : {}),
+    ...(decision?.channel === 'email' ? { action: decision.action, note: EMAIL_EVIDENCE_NOTE } : {}),
+    ...(decision?.bindingChoice !== undefined ? { binding_choice: decision.bindingChoice } : {}),
+    ...(decision !== undefined ? { decided_at: iso(decision.decidedAt) } : {}),
   };
 }

@@ -12,6 +12,8 @@ export interface JobPayloads {
   'complete-request': { requestId: string };
   /** Close a request nobody decided in time. */
   'expire-request': { requestId: string };
+  /** E-mail the user a magic link (no reachable device, or none decided in time). */
+  'deliver-email': { requestId: string };
 }
 
 export type JobName = keyof JobPayloads;

@@ -6,12 +6,14 @@ import type {
   OutcomeRecord,
   RequestDraft,
 } from '../domain/authentication-request.js';
-import type { UnreachableReason } from '../domain/user.js';
+import type { LimitReason, UnreachableReason } from '../domain/user.js';
 
 export type CreateRequestResult =
   | { created: true; status: 'pending' }
   /** The user could not be reached; the request was stored already denied by the service. */
   | { created: true; status: 'denied'; reason: UnreachableReason }
+  /** A notification limit was reached; the request was stored already denied and nothing is sent. */
+  | { created: true; status: 'denied'; reason: LimitReason }
   /** A request for this login id exists already; nothing was changed. */
   | { created: false };
 
@@ -28,7 +30,7 @@ export interface RequestRepository {
    * Creates the request unless one exists for its id. When `draft.userId` is set the user's reachability
    * is checked in the same atomic step; an unknown identifier (`userId: null`) is stored denied.
    */
-  create(draft: RequestDraft, retentionSeconds: number): Promise<CreateRequestResult>;
+  create(draft: RequestDraft, retentionSeconds: number, policy?: CreatePolicy): Promise<CreateRequestResult>;
   get(requestId: string): Promise<AuthenticationRequest | undefined>;
   /** Pending requests of the user whose view is ready and which have not expired, oldest first. */
   listPending(userId: string, partition: string, now: number): Promise<AuthenticationRequest[]>;
@@ -45,4 +47,21 @@ export interface RequestRepository {
   /** pending → expired once the expiry has passed. */
   expire(requestId: string, now: number): Promise<TransitionResult>;
   addDelivery(requestId: string, delivery: DeliveryRecord): Promise<void>;
+  /** Stores (or replaces) the hash of the request's magic-link secret while it is pending; false otherwise. */
+  setMagicLink(requestId: string, secretHash: string): Promise<boolean>;
+}
+
+/**
+ * What the atomic create step checks besides the user's existence, state and devices. Omitted
+ * fields check nothing (the behaviour of the core).
+ */
+export interface CreatePolicy {
+  /** The e-mail channel is configured: a user with an e-mail alias and no device is reachable. */
+  emailChannel?: boolean;
+  /** Pending requests (not yet expired) the user may have at once; a further one is denied. */
+  maxPending?: number;
+  /** Requests that may reach the user per UTC day; a further one is denied. */
+  maxPerDay?: number;
+  /** Descriptions for limit denials, sent as the reject's error_description. */
+  limitDescriptions?: Record<LimitReason, string>;
 }

@@ -12,6 +12,8 @@ export interface DecisionClaims {
   consent_hash: string;
   iat: number;
   jti: string;
+  /** Binding confirmation: the binding message the user picked among the view's choices. */
+  binding_choice?: string;
 }
 
 const malformed = (description: string): AppError => new AppError(400, 'invalid_decision', description);
@@ -56,6 +58,10 @@ export async function verifyDecisionToken(
   if (granted !== undefined && (!Array.isArray(granted) || !granted.every((scope) => typeof scope === 'string'))) {
     throw malformed('granted_scopes: must be an array of strings');
   }
+  const bindingChoice = payload.binding_choice;
+  if (bindingChoice !== undefined && (typeof bindingChoice !== 'string' || bindingChoice.length > 1024)) {
+    throw malformed('binding_choice: must be a string of at most 1024 characters');
+  }
   return {
     request_id: payload.request_id,
     action: payload.action,
@@ -63,5 +69,6 @@ export async function verifyDecisionToken(
     iat: payload.iat,
     jti: payload.jti,
     ...(granted !== undefined ? { granted_scopes: granted as string[] } : {}),
+    ...(bindingChoice !== undefined ? { binding_choice: bindingChoice } : {}),
   };
 }

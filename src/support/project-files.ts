@@ -17,3 +17,6 @@ export function projectRoot(): string {
 }
 
 export const openApiDocumentPath = (): string => join(projectRoot(), 'openapi', 'authentication-service.yaml');
+
+/** Files served or used at run time from `web/` (the browser authenticator, e-mail templates). */
+export const webAssetPath = (...segments: string[]): string => join(projectRoot(), 'web', ...segments);

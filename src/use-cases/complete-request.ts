@@ -16,6 +16,10 @@ export function rejectionFor(request: AuthenticationRequest): Rejection {
       cause: unreachable ? 'user_unreachable' : reason,
     };
   }
+  // Denials that carry their own reason (a wrong binding-message pick) say so.
+  if (decision?.reason !== undefined && decision.description !== undefined) {
+    return { error: decision.error ?? 'access_denied', description: decision.description, cause: decision.reason };
+  }
   return { error: 'access_denied', description: 'the user denied the request', cause: 'denied_by_user' };
 }
 

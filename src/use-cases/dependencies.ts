@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { AuthorizationServerClient } from '../ports/authorization-server.js';
 import type { ActivationCodeRepository, DeviceRepository, ReplayCache } from '../ports/devices.js';
+import type { EmailChannel } from '../ports/email.js';
 import type { JobQueue } from '../ports/jobs.js';
 import type { Notifier } from '../ports/notifier.js';
 import type { RequestRepository } from '../ports/requests.js';
@@ -26,4 +27,6 @@ export interface Dependencies {
   jobs: JobQueue;
   authorizationServer: AuthorizationServerClient;
   notifiers: Notifier[];
+  /** The e-mail channel (magic links); undefined when SMTP_URL is not set. */
+  email?: EmailChannel;
 }

@@ -5,6 +5,7 @@ import { verifyDecisionToken } from '../protocol/decision-token.js';
 import { jobFor } from '../ports/jobs.js';
 import type { TransitionResult } from '../ports/requests.js';
 import type { Dependencies } from './dependencies.js';
+import { bindingMismatchDecision, checkBindingChoice } from './binding-confirmation.js';
 import { effectiveStatus } from './view-requests.js';
 
 const alreadyDecided = (status: RequestStatus): AppError =>
@@ -46,20 +47,28 @@ export async function recordDecision(
     grantedScopes = claims.granted_scopes ?? requested;
   }
 
-  const decision: DecisionRecord = {
+  const binding = checkBindingChoice(request.view, claims.action, claims.binding_choice, deps.config.bindingConfirmation);
+  if (binding.outcome === 'missing') {
+    throw AppError.invalidRequest('binding_choice: is required to approve; pick the binding message the consumption device shows');
+  }
+
+  const signed: DecisionRecord = {
     action: claims.action,
     channel: 'device',
     decidedAt: now,
     deviceId: device.deviceId,
     jws: input.decisionToken,
     ...(grantedScopes !== undefined ? { grantedScopes } : {}),
+    ...(binding.outcome === 'confirmed' ? { bindingChoice: binding.choice } : {}),
   };
+  // A wrong pick is the user's signed answer too, but it denies the request.
+  const decision = binding.outcome === 'mismatch' ? bindingMismatchDecision(signed, binding.choice) : signed;
   const result = await deps.requests.decide(requestId, decision, now, claims.consent_hash);
   if (!result.ok) throw transitionError(result);
 
   await deps.jobs.add([jobFor('complete-request', { requestId })]);
-  deps.logger.info({ requestId, deviceId: device.deviceId, action: claims.action }, 'decision recorded');
-  return { requestId, status: claims.action === 'approve' ? 'approved' : 'denied' };
+  deps.logger.info({ requestId, deviceId: device.deviceId, action: decision.action, reason: decision.reason }, 'decision recorded');
+  return { requestId, status: decision.action === 'approve' ? 'approved' : 'denied' };
 }
 
 function transitionError(result: Extract<TransitionResult, { ok: false }>): AppError {

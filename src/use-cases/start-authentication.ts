@@ -3,6 +3,7 @@ import { normalizeIdentifier, partitionForUnknownIdentifier, requestIdFor } from
 import { normalizeRequestedScopes, type StartScopeFields } from '../domain/scopes.js';
 import { jobFor } from '../ports/jobs.js';
 import type { Dependencies } from './dependencies.js';
+import { createPolicyFor } from './notification-policy.js';
 
 export interface StartAuthenticationInput extends StartScopeFields {
   login_id: string;
@@ -52,7 +53,7 @@ export async function startAuthentication(
 
   // The job may overtake the record; its handler waits for the record to appear (see prepareRequest).
   const [result] = await Promise.all([
-    deps.requests.create(draft, deps.config.requests.retentionSeconds),
+    deps.requests.create(draft, deps.config.requests.retentionSeconds, createPolicyFor(deps.config)),
     deps.jobs.add([jobFor('prepare-request', { requestId })]),
   ]);
 

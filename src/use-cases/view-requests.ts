@@ -47,17 +47,25 @@ export async function getRequestForAdmin(deps: Pick<Dependencies, 'requests'>, r
 
 export interface DecisionEvidence {
   request: AuthenticationRequest;
-  decisionJws: string;
-  device: Device;
+  /** Absent for a decision taken through an e-mailed magic link: no device key signed it. */
+  decisionJws?: string;
+  device?: Device;
   view: ConsentView;
   consentHash: string;
 }
+
+/** Said in the evidence of a magic-link decision, which has no signature to check. */
+export const EMAIL_EVIDENCE_NOTE =
+  'decided through a single-use magic link e-mailed to the user; there is no device signature (decision JWS) for this decision';
 
 /** What the user signed, with the key to check it and the view whose hash it carries. */
 export async function getDecisionEvidence(deps: Pick<Dependencies, 'requests' | 'devices'>, requestId: string): Promise<DecisionEvidence> {
   const request = await deps.requests.get(requestId);
   if (request === undefined) throw AppError.notFound('no such request');
   const decision = request.decision;
+  if (decision?.channel === 'email' && request.view !== undefined && request.consentHash !== undefined) {
+    return { request, view: request.view, consentHash: request.consentHash };
+  }
   if (decision?.jws === undefined || decision.deviceId === undefined || request.view === undefined || request.consentHash === undefined) {
     throw AppError.notFound('this request has no signed decision');
   }

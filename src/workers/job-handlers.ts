@@ -1,6 +1,7 @@
 import type { JobHandlers } from '../ports/jobs.js';
 import { completeRequest } from '../use-cases/complete-request.js';
 import type { Dependencies } from '../use-cases/dependencies.js';
+import { deliverEmail } from '../use-cases/deliver-email.js';
 import { deliverPrompt } from '../use-cases/deliver-prompt.js';
 import { expireRequest } from '../use-cases/expire-request.js';
 import { prepareRequest } from '../use-cases/prepare-request.js';
@@ -12,5 +13,6 @@ export function jobHandlers(deps: Dependencies): JobHandlers {
     'deliver-prompt': ({ requestId }) => deliverPrompt(deps, requestId),
     'complete-request': ({ requestId }, context) => completeRequest(deps, requestId, context),
     'expire-request': ({ requestId }) => expireRequest(deps, requestId),
+    'deliver-email': ({ requestId }, context) => deliverEmail(deps, requestId, context),
   };
 }

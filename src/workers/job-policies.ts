@@ -17,6 +17,8 @@ export const jobPolicies: Record<JobName, RetryPolicy> = {
   'deliver-prompt': { attempts: 8, baseDelayMs: 250, maxDelayMs: 10_000 },
   'complete-request': { attempts: 200, baseDelayMs: 250, maxDelayMs: 15_000 },
   'expire-request': { attempts: 10, baseDelayMs: 500, maxDelayMs: 30_000 },
+  // A mail server that is away is tried again for a while; the request's expiry bounds it anyway.
+  'deliver-email': { attempts: 6, baseDelayMs: 500, maxDelayMs: 10_000 },
 };
 
 /**

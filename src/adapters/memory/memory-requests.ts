@@ -6,8 +6,8 @@ import type {
   OutcomeRecord,
   RequestDraft,
 } from '../../domain/authentication-request.js';
-import { unreachableReason } from '../../domain/user.js';
-import type { CreateRequestResult, RequestRepository, TransitionResult } from '../../ports/requests.js';
+import { unreachableReason, utcDay, type LimitReason, type UnreachableReason } from '../../domain/user.js';
+import type { CreatePolicy, CreateRequestResult, RequestRepository, TransitionResult } from '../../ports/requests.js';
 import { ExpiringMap } from './expiring-map.js';
 import type { MemoryUsers } from './memory-users.js';
 
@@ -17,27 +17,56 @@ import type { MemoryUsers } from './memory-users.js';
  */
 export class MemoryRequests implements RequestRepository {
   private readonly requests = new ExpiringMap<AuthenticationRequest>();
+  /** `userId + UTC day` → requests that reached the user that day (NOTIFY_MAX_PER_DAY). */
+  private readonly dailyCounts = new ExpiringMap<number>();
 
   constructor(private readonly users: MemoryUsers) {}
 
-  async create(draft: RequestDraft, retentionSeconds: number): Promise<CreateRequestResult> {
+  async create(draft: RequestDraft, retentionSeconds: number, policy: CreatePolicy = {}): Promise<CreateRequestResult> {
     if (this.requests.get(draft.requestId) !== undefined) return { created: false };
-    const reason =
+    const unreachable: UnreachableReason | undefined =
       draft.userId === null
         ? 'unknown_user'
-        : unreachableReason(await this.users.reachability({ userId: draft.userId, partition: draft.partition }));
-    // A concurrent create may have happened during the await above.
+        : unreachableReason(await this.users.reachability({ userId: draft.userId, partition: draft.partition }), {
+            email: policy.emailChannel === true,
+          });
+    // A concurrent create may have happened during the await above; from here on nothing awaits.
     if (this.requests.get(draft.requestId) !== undefined) return { created: false };
+    const dayKey = `${draft.userId ?? ''}\u0000${utcDay(draft.createdAt)}`;
+    const limited = unreachable === undefined ? this.limitReached(draft, policy, dayKey) : undefined;
+    const reason = unreachable ?? limited;
+    const description = limited === undefined ? undefined : policy.limitDescriptions?.[limited];
+    if (reason === undefined) this.dailyCounts.set(dayKey, (this.dailyCounts.get(dayKey) ?? 0) + 1, DAY_COUNTER_TTL_MS);
     const request: AuthenticationRequest = {
       ...structuredClone(draft),
       status: reason === undefined ? 'pending' : 'denied',
       deliveries: [],
       ...(reason === undefined
         ? {}
-        : { decision: { action: 'deny', channel: 'system', decidedAt: draft.createdAt, reason, error: 'access_denied' } }),
+        : {
+            decision: {
+              action: 'deny',
+              channel: 'system',
+              decidedAt: draft.createdAt,
+              reason,
+              error: 'access_denied',
+              ...(description !== undefined ? { description } : {}),
+            },
+          }),
     };
     this.requests.set(draft.requestId, request, draft.expiresAt - Date.now() + retentionSeconds * 1000);
     return reason === undefined ? { created: true, status: 'pending' } : { created: true, status: 'denied', reason };
+  }
+
+  private limitReached(draft: RequestDraft, policy: CreatePolicy, dayKey: string): LimitReason | undefined {
+    if (policy.maxPending !== undefined) {
+      const pending = this.requests
+        .values()
+        .filter((r) => r.userId === draft.userId && r.status === 'pending' && r.expiresAt > draft.createdAt).length;
+      if (pending >= policy.maxPending) return 'too_many_pending';
+    }
+    if (policy.maxPerDay !== undefined && (this.dailyCounts.get(dayKey) ?? 0) >= policy.maxPerDay) return 'daily_limit_reached';
+    return undefined;
   }
 
   async get(requestId: string): Promise<AuthenticationRequest | undefined> {
@@ -97,4 +126,14 @@ export class MemoryRequests implements RequestRepository {
   async addDelivery(requestId: string, delivery: DeliveryRecord): Promise<void> {
     this.requests.get(requestId)?.deliveries.push(structuredClone(delivery));
   }
+
+  async setMagicLink(requestId: string, secretHash: string): Promise<boolean> {
+    const request = this.requests.get(requestId);
+    if (request === undefined || request.status !== 'pending') return false;
+    request.magicLinkHash = secretHash;
+    return true;
+  }
 }
+
+/** A daily counter outlives its day by a day, so the limit holds across midnight skew between hosts. */
+const DAY_COUNTER_TTL_MS = 2 * 24 * 3600 * 1000;

@@ -1,4 +1,4 @@
-import type { User, UserReachability, UserRef } from '../../domain/user.js';
+import { emailAliasOf, type User, type UserReachability, type UserRef } from '../../domain/user.js';
 import { newPartition, normalizeIdentifier } from '../../domain/identifiers.js';
 import type { UpsertUserResult, UserInput, UserRepository } from '../../ports/users.js';
 import type { MemoryDevices } from './memory-devices.js';
@@ -23,6 +23,7 @@ export class MemoryUsers implements UserRepository {
       exists: user !== undefined,
       disabled: user?.disabled ?? false,
       activeDevices: this.devices.activeCount(ref.userId),
+      hasEmailAlias: user !== undefined && emailAliasOf(user) !== undefined,
     };
   }
 

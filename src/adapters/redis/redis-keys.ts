@@ -36,6 +36,11 @@ export class RedisKeys {
     return this.inPartition(partition, 'pending');
   }
 
+  /** Requests that reached the partition's user on a UTC day (`YYYY-MM-DD`), for NOTIFY_MAX_PER_DAY. */
+  dailyNotifications(partition: string, day: string): string {
+    return this.inPartition(partition, `notified:${day}`);
+  }
+
   device(deviceId: string): string {
     return this.inPartition(partitionOf(deviceId), `device:${deviceId}`);
   }

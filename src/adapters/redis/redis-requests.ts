@@ -7,9 +7,9 @@ import type {
   RequestDraft,
   RequestStatus,
 } from '../../domain/authentication-request.js';
-import type { UnreachableReason } from '../../domain/user.js';
+import { utcDay, type LimitReason, type UnreachableReason } from '../../domain/user.js';
 import { partitionOf } from '../../domain/identifiers.js';
-import type { CreateRequestResult, RequestRepository, TransitionResult } from '../../ports/requests.js';
+import type { CreatePolicy, CreateRequestResult, RequestRepository, TransitionResult } from '../../ports/requests.js';
 import { LuaScript } from './lua-script.js';
 import type { RedisConnection } from './redis-client.js';
 import type { RedisKeys } from './redis-keys.js';
@@ -22,33 +22,62 @@ import type { RedisKeys } from './redis-keys.js';
  *   view, hash  the final device view and its consent hash, once prepared
  *   decision, outcome   JSON, once they happen
  *   delivery:N  JSON of the N-th delivery attempt; `deliveries` counts them
+ *   link        SHA-256 of the e-mailed magic link's secret, once one was sent
  * It lives until expiry plus the retention period (Redis TTL), so decisions that come late get a 410
  * and operators can read what happened; nothing else deletes it.
  */
 
 /**
- * Creates the request unless it exists, deciding in the same step whether the user can be reached:
- * unknown, disabled or device-less users get a request that is already denied by the service.
- * KEYS: request, user, active devices, pending index. ARGV: draft, user known, expires_at, pexpireat,
- * request id, user id, now.
+ * Creates the request unless it exists, deciding in the same step whether the user can be reached and
+ * whether a notification limit stops it: unknown, disabled or unreachable users, and users at their
+ * limit, get a request that is already denied by the service (and nothing is sent to them). A user
+ * without an active device is reachable when the e-mail channel is on and one of their aliases is an
+ * e-mail address. Only a request that goes on to reach the user counts towards the daily limit.
+ * KEYS: request, user, active devices, pending index, daily counter. ARGV: draft, user known,
+ * expires_at, pexpireat, request id, user id, now, e-mail channel ('1'/'0'), max pending ('' = no
+ * limit), max per day ('' = no limit), daily counter TTL (ms), description of each limit.
  */
 const CREATE = new LuaScript(
   `
+local function has_email_alias(user_key)
+  local json = redis.call('HGET', user_key, 'json')
+  if not json then return false end
+  local user = cjson.decode(json)
+  if type(user.aliases) ~= 'table' then return false end
+  for _, alias in ipairs(user.aliases) do
+    if type(alias) == 'string' and string.find(alias, '@', 1, true) then return true end
+  end
+  return false
+end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
 local reason = ''
+local description = ''
 if ARGV[2] ~= '1' or redis.call('HGET', KEYS[2], 'disabled') == false then reason = 'unknown_user'
 elseif redis.call('HGET', KEYS[2], 'disabled') == '1' then reason = 'user_disabled'
-elseif redis.call('SCARD', KEYS[3]) == 0 then reason = 'no_active_device' end
+elseif redis.call('SCARD', KEYS[3]) == 0 and not (ARGV[8] == '1' and has_email_alias(KEYS[2])) then reason = 'no_active_device'
+elseif ARGV[9] ~= '' and redis.call('ZCOUNT', KEYS[4], '(' .. ARGV[7], '+inf') >= tonumber(ARGV[9]) then
+  reason = 'too_many_pending'
+  description = ARGV[12]
+elseif ARGV[10] ~= '' and tonumber(redis.call('GET', KEYS[5]) or '0') >= tonumber(ARGV[10]) then
+  reason = 'daily_limit_reached'
+  description = ARGV[13]
+end
 if reason == '' then
   redis.call('HSET', KEYS[1], 'draft', ARGV[1], 'status', 'pending', 'expires_at', ARGV[3])
   redis.call('ZADD', KEYS[4], ARGV[3], ARGV[5])
+  if ARGV[10] ~= '' then
+    redis.call('INCR', KEYS[5])
+    redis.call('PEXPIRE', KEYS[5], ARGV[11])
+  end
 else
-  local decision = '{"action":"deny","channel":"system","decidedAt":' .. ARGV[7] .. ',"reason":"' .. reason .. '","error":"access_denied"}'
+  local decision = '{"action":"deny","channel":"system","decidedAt":' .. ARGV[7] .. ',"reason":"' .. reason .. '","error":"access_denied"'
+  if description ~= '' then decision = decision .. ',"description":' .. cjson.encode(description) end
+  decision = decision .. '}'
   redis.call('HSET', KEYS[1], 'draft', ARGV[1], 'status', 'denied', 'expires_at', ARGV[3], 'decision', decision)
 end
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
 return {1, reason}`,
-  4,
+  5,
 );
 
 /** pending → final view. KEYS: request. ARGV: view, hash. */
@@ -106,6 +135,15 @@ return {'ok', redis.call('HGETALL', KEYS[1])}`,
   2,
 );
 
+/** Stores the magic-link hash of a pending request. KEYS: request. ARGV: hash. */
+const SET_MAGIC_LINK = new LuaScript(
+  `
+if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return 0 end
+redis.call('HSET', KEYS[1], 'link', ARGV[1])
+return 1`,
+  1,
+);
+
 /** Appends a delivery record to an existing request. KEYS: request. ARGV: delivery. */
 const ADD_DELIVERY = new LuaScript(
   `
@@ -116,13 +154,16 @@ return n`,
   1,
 );
 
+/** A daily counter outlives its day by a day, so the limit holds across midnight skew between hosts. */
+const DAY_COUNTER_TTL_MS = 2 * 24 * 3600 * 1000;
+
 export class RedisRequests implements RequestRepository {
   constructor(
     private readonly redis: RedisConnection,
     private readonly keys: RedisKeys,
   ) {}
 
-  async create(draft: RequestDraft, retentionSeconds: number): Promise<CreateRequestResult> {
+  async create(draft: RequestDraft, retentionSeconds: number, policy: CreatePolicy = {}): Promise<CreateRequestResult> {
     const userId = draft.userId ?? '';
     const result = (await CREATE.run(
       this.redis,
@@ -131,6 +172,7 @@ export class RedisRequests implements RequestRepository {
         this.keys.user(draft.partition, userId),
         this.keys.activeDevices(draft.partition, userId),
         this.keys.pendingRequests(draft.partition),
+        this.keys.dailyNotifications(draft.partition, utcDay(draft.createdAt)),
       ],
       [
         JSON.stringify(draft),
@@ -140,11 +182,19 @@ export class RedisRequests implements RequestRepository {
         draft.requestId,
         userId,
         draft.createdAt,
+        policy.emailChannel === true ? '1' : '0',
+        policy.maxPending ?? '',
+        policy.maxPerDay ?? '',
+        DAY_COUNTER_TTL_MS,
+        policy.limitDescriptions?.too_many_pending ?? '',
+        policy.limitDescriptions?.daily_limit_reached ?? '',
       ],
     )) as [number, string?];
     if (result[0] === 0) return { created: false };
     const reason = result[1] ?? '';
-    return reason === '' ? { created: true, status: 'pending' } : { created: true, status: 'denied', reason: reason as UnreachableReason };
+    return reason === ''
+      ? { created: true, status: 'pending' }
+      : { created: true, status: 'denied', reason: reason as UnreachableReason | LimitReason };
   }
 
   async get(requestId: string): Promise<AuthenticationRequest | undefined> {
@@ -199,6 +249,10 @@ export class RedisRequests implements RequestRepository {
   async addDelivery(requestId: string, delivery: DeliveryRecord): Promise<void> {
     await ADD_DELIVERY.run(this.redis, [this.keys.request(requestId)], [JSON.stringify(delivery)]);
   }
+
+  async setMagicLink(requestId: string, secretHash: string): Promise<boolean> {
+    return (await SET_MAGIC_LINK.run(this.redis, [this.keys.request(requestId)], [secretHash])) === 1;
+  }
 }
 
 function toTransition(result: unknown): TransitionResult {
@@ -228,5 +282,6 @@ function fromHash(hash: Record<string, string>): AuthenticationRequest | undefin
     ...(hash.hash !== undefined ? { consentHash: hash.hash } : {}),
     ...(hash.decision !== undefined ? { decision: JSON.parse(hash.decision) as DecisionRecord } : {}),
     ...(hash.outcome !== undefined ? { outcome: JSON.parse(hash.outcome) as OutcomeRecord } : {}),
+    ...(hash.link !== undefined ? { magicLinkHash: hash.link } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import type { User, UserReachability, UserRef } from '../../domain/user.js';
+import { emailAliasOf, type User, type UserReachability, type UserRef } from '../../domain/user.js';
 import { PARTITION_LENGTH, newPartition, normalizeIdentifier } from '../../domain/identifiers.js';
 import type { UpsertUserResult, UserInput, UserRepository } from '../../ports/users.js';
 import type { RedisConnection } from './redis-client.js';
@@ -43,8 +43,9 @@ export class RedisUsers implements UserRepository {
       .pipeline()
       .hget(this.keys.user(ref.partition, ref.userId), 'disabled')
       .scard(this.keys.activeDevices(ref.partition, ref.userId))
+      .hget(this.keys.user(ref.partition, ref.userId), 'json')
       .exec();
-    const [disabled, activeDevices] = (results ?? []).map(([error, value]) => {
+    const [disabled, activeDevices, json] = (results ?? []).map(([error, value]) => {
       if (error) throw error;
       return value;
     });
@@ -52,6 +53,7 @@ export class RedisUsers implements UserRepository {
       exists: disabled !== null && disabled !== undefined,
       disabled: disabled === '1',
       activeDevices: Number(activeDevices ?? 0),
+      hasEmailAlias: typeof json === 'string' && emailAliasOf(JSON.parse(json) as User) !== undefined,
     };
   }
 

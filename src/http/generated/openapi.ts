@@ -53,7 +53,9 @@ export interface paths {
         /**
          * Can this user be reached?
          * @description `valid` is true only when the identifier (a user id or any alias of one) names an enabled user
-         *     with at least one active device. An unknown user is `valid: false`, not an error.
+         *     with at least one active device — or, when the e-mail channel is configured (`SMTP_URL`), an
+         *     enabled user with an e-mail alias (an alias containing `@`), who will get a magic link. An
+         *     unknown user is `valid: false`, not an error.
          */
         post: operations["verifyUser"];
         delete?: never;
@@ -77,6 +79,13 @@ export interface paths {
          *     happen afterwards in background jobs. A repeated start for the same `login_id` creates no
          *     second request. A start for a user who cannot be reached is accepted here and promptly
          *     rejected towards the authorization server (`POST …/scope-grants/{login_id}/reject`).
+         *
+         *     **Notification limits** protect users from prompt bombing: a user may have at most
+         *     `NOTIFY_MAX_PENDING` (default 3) pending requests at once and be sent at most
+         *     `NOTIFY_MAX_PER_DAY` (default 50) requests per UTC day. Both are checked in the same atomic step
+         *     that creates the request; a start over a limit is also accepted here (`200`), nothing is sent to
+         *     the user, and the request is rejected at once with `error_cause: too_many_pending` or
+         *     `daily_limit_reached` and an `error_description` naming the limit.
          *
          *     Requested scopes may come as `requested_scopes` (strings or objects with a `name`), `scopes`
          *     (strings) or a space-separated `scope`. Unknown fields are accepted and ignored.
@@ -310,6 +319,94 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/authenticator": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The web authenticator page
+         * @description A page a person can use on a phone or a laptop instead of the mobile app. It enrols with an
+         *     activation code (platform `web`): the key pair is generated in the browser with WebCrypto (ES256,
+         *     private key **not extractable**, kept in IndexedDB). It then polls `GET /device/v1/requests`
+         *     every 2 seconds and shows each pending request — client name and logo, binding message (or the
+         *     binding choices), scopes in words, authorization details, a countdown — with **Approve** and
+         *     **Deny** buttons that sign the decision JWS in the browser exactly as the app does, over the same
+         *     device API (DPoP proofs with `htu` = `PUBLIC_URL` + path, which the page reads from a `<meta>`
+         *     tag). WebCrypto needs a secure context: serve it over HTTPS (or from localhost).
+         *
+         *     Served when `WEB_AUTHENTICATOR_ENABLED` is true — the default unless `NODE_ENV=production`;
+         *     otherwise `404`. The page loads `/authenticator/app.js` and `/authenticator/styles.css` and
+         *     nothing else.
+         */
+        get: operations["getWebAuthenticator"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/authenticator/{asset}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                asset: "app.js" | "styles.css";
+            };
+            cookie?: never;
+        };
+        /** The web authenticator's script (one ES module) and style sheet */
+        get: operations["getWebAuthenticatorAsset"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/magic-links/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `{request_id}.{secret}` from the e-mail; single-use, bound to one request, valid until it expires. */
+                token: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * The consent page of an e-mailed magic link
+         * @description Server-rendered HTML showing the same consent view as a device (client name and logo, binding
+         *     message or binding choices, scopes in words, authorization details, expiry) with **Approve** and
+         *     **Deny** buttons. Opening the page decides nothing — mail scanners that fetch links cannot
+         *     approve. The decision is the form `POST` below, protected from cross-site requests by a
+         *     double-submit token (an `HttpOnly`, `SameSite=Strict` cookie scoped to this link's path, echoed
+         *     in a hidden form field) and by checking `Origin` against `PUBLIC_URL`.
+         *
+         *     A used link, one whose request was decided another way, or one that expired answers `410` with a
+         *     page saying so; an unknown or malformed link `404`. Never a stack trace.
+         */
+        get: operations["openMagicLink"];
+        put?: never;
+        /**
+         * Approve or deny through the magic link
+         * @description The consent page's form. The decision is recorded with channel `email` (no JWS exists; the
+         *     evidence says so) and reported to the authorization server like any other. With binding
+         *     confirmation, an approve must carry the user's pick in `binding_choice` (`required` mode); a
+         *     wrong pick denies the request.
+         */
+        post: operations["decideByMagicLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -470,6 +567,12 @@ export interface components {
             request_id: string;
             client: components["schemas"]["ClientView"];
             binding_message?: string;
+            /**
+             * @description Only with binding confirmation on and a binding message: the binding message among decoys of
+             *     the same shape, in random order. Show these instead of `binding_message` and sign the one the
+             *     user picks as the decision's `binding_choice` (see the device tag).
+             */
+            binding_choices?: string[];
             scopes: components["schemas"]["ScopeView"][];
             authorization_details?: {
                 [key: string]: unknown;
@@ -533,12 +636,24 @@ export interface components {
             };
             deliveries: components["schemas"]["Delivery"][];
         };
+        /**
+         * @description For a device decision: the JWS and the key to check it. For a magic-link decision
+         *     (`channel: email`) there is no signature: `decision_jws`, `public_jwk` and `device_id` are absent,
+         *     `action` says what was decided and `note` says how.
+         */
         Evidence: {
             request_id: string;
             device_id?: string;
-            channel?: string;
-            decision_jws: string;
-            public_jwk: {
+            /** @description `device` or `email`. */
+            channel: string;
+            /** @enum {string} */
+            action?: "approve" | "deny";
+            /** @description Why there is no signature (magic-link decisions). */
+            note?: string;
+            /** @description The binding message the user picked, with binding confirmation. */
+            binding_choice?: string;
+            decision_jws?: string;
+            public_jwk?: {
                 [key: string]: unknown;
             };
             /** @description The view the user saw, without `consent_hash`. */
@@ -547,6 +662,16 @@ export interface components {
             };
             consent_hash: string;
             decided_at?: components["schemas"]["Timestamp"];
+        };
+        MagicLinkDecisionForm: {
+            /** @enum {string} */
+            action: "approve" | "deny";
+            /** @description Must equal the cookie the consent page set. */
+            csrf_token: string;
+            /** @description The hash of the view the page showed; the decision is bound to it. */
+            consent_hash: string;
+            /** @description With binding confirmation, the binding message the user picked. */
+            binding_choice?: string;
         };
     };
     responses: {
@@ -1290,6 +1415,166 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
+        };
+    };
+    getWebAuthenticator: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            404: components["responses"]["NotFound"];
+        };
+    };
+    getWebAuthenticatorAsset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                asset: "app.js" | "styles.css";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": string;
+                    "text/css": string;
+                };
+            };
+            404: components["responses"]["NotFound"];
+        };
+    };
+    openMagicLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `{request_id}.{secret}` from the e-mail; single-use, bound to one request, valid until it expires. */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The consent page. */
+            200: {
+                headers: {
+                    /** @description The CSRF cookie for this link. */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The link is unknown or malformed. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The link was used, the request was decided otherwise, or it expired. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    decideByMagicLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `{request_id}.{secret}` from the e-mail; single-use, bound to one request, valid until it expires. */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["MagicLinkDecisionForm"];
+            };
+        };
+        responses: {
+            /** @description Recorded; the page says what happened (approved, denied, or denied because of a wrong pick). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The form is incomplete (no action, or no pick where one is required). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The CSRF token or the origin is wrong. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The link is unknown or malformed. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description What the request displays changed since the page was opened; reload it. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The link was used, the request was decided otherwise, or it expired. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
         };
     };
 }

@@ -1,0 +1,85 @@
+import type { AuthenticationRequest } from '../domain/authentication-request.js';
+import { newMagicLinkToken } from '../domain/magic-link.js';
+import { emailAliasOf } from '../domain/user.js';
+import { jobFor, RetryLaterError, type JobContext, type JobRequest } from '../ports/jobs.js';
+import type { Dependencies } from './dependencies.js';
+
+/** Where a magic link points: `{PUBLIC_URL}/magic-links/{token}`. */
+export const magicLinkUrl = (publicUrl: string, token: string): string => `${publicUrl}/magic-links/${token}`;
+
+/**
+ * The e-mail jobs a request just made ready needs: at once for a user whose e-mail alias is their
+ * only way in (no active device), after EMAIL_FALLBACK_AFTER_SECONDS when they have devices and the
+ * fallback is on (the job sends only if still nobody decided), otherwise none.
+ */
+export async function emailJobsFor(
+  deps: Partial<Pick<Dependencies, 'config' | 'users' | 'devices' | 'email' | 'clock'>>,
+  request: AuthenticationRequest,
+): Promise<JobRequest[]> {
+  const { config, users, devices, email, clock } = deps;
+  if (email === undefined || config?.email === undefined || users === undefined || devices === undefined || request.userId === null) return [];
+  const user = await users.get(request.userId);
+  if (user === undefined || emailAliasOf(user) === undefined) return [];
+  const active = (await devices.listForUser(request.userId, request.partition)).filter((device) => device.status === 'active');
+  if (active.length === 0) return [jobFor('deliver-email', { requestId: request.requestId })];
+  const fallbackSeconds = config.email.fallbackAfterSeconds;
+  if (fallbackSeconds === undefined) return [];
+  const delayMs = fallbackSeconds * 1000;
+  if ((clock?.now() ?? Date.now()) + delayMs >= request.expiresAt) return [];
+  return [jobFor('deliver-email', { requestId: request.requestId }, delayMs)];
+}
+
+const minutesLeft = (expiresAt: number, now: number): string => String(Math.max(1, Math.round((expiresAt - now) / 60_000)));
+
+/**
+ * Job: e-mails the user a single-use magic link to the request, if it still awaits a decision. Each
+ * run makes a new link (so a retry after a failed send never leaves a working link nobody received);
+ * only its hash is kept, in the request.
+ */
+export async function deliverEmail(
+  deps: Pick<Dependencies, 'requests' | 'users' | 'clock' | 'config' | 'logger'> & Partial<Pick<Dependencies, 'email'>>,
+  requestId: string,
+  context: JobContext,
+): Promise<void> {
+  const channel = deps.email;
+  if (channel === undefined) return;
+  const request = await deps.requests.get(requestId);
+  const now = deps.clock.now();
+  if (request === undefined || request.status !== 'pending' || request.view === undefined || request.userId === null) return;
+  if (now >= request.expiresAt) return;
+  const log = deps.logger.child({ requestId });
+
+  const user = await deps.users.get(request.userId);
+  const to = user === undefined || user.disabled ? undefined : emailAliasOf(user);
+  if (to === undefined) {
+    await deps.requests.addDelivery(requestId, { channel: 'email', result: 'skipped', at: now, errorCode: 'no_email_alias' });
+    return;
+  }
+
+  const { token, secretHash } = newMagicLinkToken(requestId);
+  if (!(await deps.requests.setMagicLink(requestId, secretHash))) return;
+  const view = request.view;
+  const message = channel.templates.render(view.binding_message !== undefined ? 'with-binding-message' : 'without-binding-message', {
+    app_name: view.client.name ?? view.client.id ?? 'An application',
+    magic_link: magicLinkUrl(deps.config.http.publicUrl, token),
+    binding_message: view.binding_message ?? '',
+    request_id: requestId,
+    expires_at: view.expires_at,
+    expires_in_minutes: minutesLeft(request.expiresAt, now),
+  });
+
+  try {
+    await channel.mailer.send({ to, ...message });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    if (!context.isLastAttempt && deps.clock.now() < request.expiresAt) {
+      log.warn({ attempt: context.attempt, reason }, 'e-mail not sent; will retry');
+      throw new RetryLaterError(`e-mail not sent: ${reason}`);
+    }
+    await deps.requests.addDelivery(requestId, { channel: 'email', result: 'failed', at: deps.clock.now(), errorCode: 'smtp_error' });
+    log.error({ attempt: context.attempt, reason }, 'e-mail could not be sent');
+    return;
+  }
+  await deps.requests.addDelivery(requestId, { channel: 'email', result: 'sent', at: deps.clock.now() });
+  log.info({ template: view.binding_message !== undefined ? 'with-binding-message' : 'without-binding-message' }, 'magic link e-mailed');
+}
