@@ -23,8 +23,10 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist ./dist
-# The service reads its OpenAPI document at start (request validation, /openapi.yaml).
+# The service reads its OpenAPI document at start (request validation, /openapi.yaml) and serves
+# the web authenticator and e-mail templates from web/.
 COPY openapi ./openapi
+COPY web ./web
 # The official image's unprivileged user; nothing in /app is writable by it.
 USER node
 EXPOSE 8080

@@ -398,7 +398,7 @@ describe.each<StoreKind>(['memory', 'redis'])('admin API on the %s store', (stor
 
       // 1. The decision JWS verifies with the public key handed out with it.
       const key = await importJWK(evidence.public_jwk as JWK, alg);
-      const { payload, protectedHeader } = await jwtVerify(evidence.decision_jws, key, { typ: 'ciba-decision+jwt', algorithms: [alg] });
+      const { payload, protectedHeader } = await jwtVerify(evidence.decision_jws ?? '', key, { typ: 'ciba-decision+jwt', algorithms: [alg] });
       expect(protectedHeader).toMatchObject({ alg, kid: device.deviceId });
       expect(payload).toMatchObject({ request_id: view.request_id, action: 'approve' });
 
@@ -426,7 +426,7 @@ describe.each<StoreKind>(['memory', 'redis'])('admin API on the %s store', (stor
 
       expect(response.status).toBe(200);
       const key = await importJWK(response.body.public_jwk as JWK, 'ES256');
-      const { payload } = await jwtVerify(response.body.decision_jws, key, { typ: 'ciba-decision+jwt', algorithms: ['ES256'] });
+      const { payload } = await jwtVerify(response.body.decision_jws ?? '', key, { typ: 'ciba-decision+jwt', algorithms: ['ES256'] });
       expect(payload.consent_hash).toBe(view.consent_hash);
     });
 

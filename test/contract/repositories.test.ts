@@ -262,21 +262,29 @@ describe.each<StoreKind>(['memory', 'redis'])('storage contract on the %s store'
         exists: false,
         disabled: false,
         activeDevices: 0,
+        hasEmailAlias: false,
       });
+    });
+
+    it('says whether the user has an e-mail alias (for the e-mail channel)', async () => {
+      const withMail = await createUser('mailer', { aliases: ['mailer@example.com'] });
+      const withoutMail = await createUser('phoner', { aliases: ['+447700900123'] });
+      expect(await repos.users.reachability({ userId: 'mailer', partition: withMail.partition })).toMatchObject({ hasEmailAlias: true });
+      expect(await repos.users.reachability({ userId: 'phoner', partition: withoutMail.partition })).toMatchObject({ hasEmailAlias: false });
     });
 
     it('counts only active devices and reports the disabled flag', async () => {
       const alice = await createUser('alice');
       const ref = { userId: 'alice', partition: alice.partition };
-      expect(await repos.users.reachability(ref)).toEqual({ exists: true, disabled: false, activeDevices: 0 });
+      expect(await repos.users.reachability(ref)).toEqual({ exists: true, disabled: false, activeDevices: 0, hasEmailAlias: false });
 
       const first = await enrol(alice);
       await enrol(alice);
-      expect(await repos.users.reachability(ref)).toEqual({ exists: true, disabled: false, activeDevices: 2 });
+      expect(await repos.users.reachability(ref)).toEqual({ exists: true, disabled: false, activeDevices: 2, hasEmailAlias: false });
 
       await repos.devices.revoke(first.deviceId, tick());
       await createUser('alice', { disabled: true });
-      expect(await repos.users.reachability(ref)).toEqual({ exists: true, disabled: true, activeDevices: 1 });
+      expect(await repos.users.reachability(ref)).toEqual({ exists: true, disabled: true, activeDevices: 1, hasEmailAlias: false });
     });
   });
 

@@ -158,6 +158,12 @@ describe('Dockerfile', () => {
     expect(existsSync(path.join(root, 'openapi', 'authentication-service.yaml'))).toBe(true);
   });
 
+  it('copies the web assets and e-mail templates the service serves', () => {
+    expect(runtime.instructions).toContain('COPY web ./web');
+    expect(existsSync(path.join(root, 'web', 'authenticator'))).toBe(true);
+    expect(existsSync(path.join(root, 'web', 'email'))).toBe(true);
+  });
+
   it('runs as a non-root user', () => {
     const users = runtime.instructions.filter((line) => /^USER\s/i.test(line));
     expect(users.length).toBeGreaterThan(0);
