@@ -59,6 +59,12 @@ const environmentSchema = z.object({
   SECUREAUTH_TOKEN_URL: optionalUrl,
   SECUREAUTH_SYSTEM_API_URL: optionalUrl,
   SECUREAUTH_TIMEOUT_MS: positiveInt(5000),
+  SECUREAUTH_OPENBANKING_URL: optionalUrl,
+
+  OPENBANKING_PROFILE: optionalString.pipe(z.enum(['uk', 'brasil']).optional()),
+  ACCOUNTS_API_URL: optionalUrl,
+  ACCOUNTS_API_TOKEN: optionalString,
+  ACCOUNTS_API_TIMEOUT_MS: positiveInt(5000),
 
   REQUEST_TTL_SECONDS: positiveInt(120),
   REQUEST_RETENTION_SECONDS: positiveInt(86_400),
@@ -84,6 +90,8 @@ export interface SecureAuthConfig {
   clientId: string;
   clientSecret: string;
   timeoutMs: number;
+  /** Base of the Open Banking consent pages (`…/open-banking/…`, `…/open-banking-brasil/…`). */
+  openBankingUrl: string;
 }
 
 export interface Config {
@@ -99,6 +107,10 @@ export interface Config {
   requests: { ttlSeconds: number; retentionSeconds: number };
   devices: { activationCodeTtlSeconds: number; clockSkewSeconds: number };
   rateLimits: { activation: { points: number; durationSeconds: number } };
+  /** Set when Open Banking requests are handled (`OPENBANKING_PROFILE`). */
+  openBanking: { profile: 'uk' | 'brasil' } | undefined;
+  /** Where users' accounts come from: the bank's endpoint when `apiUrl` is set, else the admin API's store. */
+  accounts: { apiUrl: string | undefined; apiToken: string | undefined; timeoutMs: number };
 }
 
 export class ConfigError extends Error {
@@ -134,6 +146,7 @@ function secureAuthConfig(env: z.infer<typeof environmentSchema>, problems: stri
     clientId,
     clientSecret,
     timeoutMs: env.SECUREAUTH_TIMEOUT_MS,
+    openBankingUrl: (env.SECUREAUTH_OPENBANKING_URL ?? issuer).replace(/\/+$/, ''),
   };
 }
 
@@ -177,5 +190,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     requests: { ttlSeconds: env.REQUEST_TTL_SECONDS, retentionSeconds: env.REQUEST_RETENTION_SECONDS },
     devices: { activationCodeTtlSeconds: env.ACTIVATION_CODE_TTL_SECONDS, clockSkewSeconds: env.CLOCK_SKEW_SECONDS },
     rateLimits: { activation: { points: env.ACTIVATION_MAX_ATTEMPTS, durationSeconds: env.ACTIVATION_WINDOW_SECONDS } },
+    openBanking: env.OPENBANKING_PROFILE === undefined ? undefined : { profile: env.OPENBANKING_PROFILE },
+    accounts: { apiUrl: env.ACCOUNTS_API_URL, apiToken: env.ACCOUNTS_API_TOKEN, timeoutMs: env.ACCOUNTS_API_TIMEOUT_MS },
   };
 }

@@ -9,6 +9,8 @@ export interface DecisionClaims {
   request_id: string;
   action: DecisionAction;
   granted_scopes?: string[];
+  /** Open Banking: the accounts the user chose. */
+  account_ids?: string[];
   consent_hash: string;
   iat: number;
   jti: string;
@@ -54,6 +56,10 @@ export async function verifyDecisionToken(
   if (granted !== undefined && (!Array.isArray(granted) || !granted.every((scope) => typeof scope === 'string'))) {
     throw malformed('granted_scopes: must be an array of strings');
   }
+  const accountIds = payload.account_ids;
+  if (accountIds !== undefined && (!Array.isArray(accountIds) || !accountIds.every((id) => typeof id === 'string' && id.length > 0))) {
+    throw malformed('account_ids: must be an array of account ids');
+  }
   return {
     request_id: payload.request_id,
     action: payload.action,
@@ -61,5 +67,6 @@ export async function verifyDecisionToken(
     iat: payload.iat,
     jti: payload.jti,
     ...(granted !== undefined ? { granted_scopes: granted as string[] } : {}),
+    ...(accountIds !== undefined ? { account_ids: accountIds as string[] } : {}),
   };
 }

@@ -2,6 +2,7 @@ import { buildConsentView, consentHash, type ConsentDetails } from '../domain/co
 import { AuthorizationServerError } from '../ports/authorization-server.js';
 import { jobFor, RetryLaterError, type JobContext } from '../ports/jobs.js';
 import type { Dependencies } from './dependencies.js';
+import { prepareOpenBankingRequest } from './prepare-openbanking-request.js';
 
 /** How long a job may wait for the record `/authentication/start` writes alongside it. */
 const RECORD_WAIT_ATTEMPTS = 3;
@@ -12,7 +13,7 @@ const RECORD_WAIT_ATTEMPTS = 3;
  * expiry, then prompt the user. A request the service already denied goes straight to completion.
  */
 export async function prepareRequest(
-  deps: Pick<Dependencies, 'requests' | 'jobs' | 'authorizationServer' | 'clock' | 'logger'>,
+  deps: Pick<Dependencies, 'requests' | 'jobs' | 'authorizationServer' | 'accountDirectory' | 'clock' | 'logger'>,
   requestId: string,
   context: JobContext,
 ): Promise<void> {
@@ -32,6 +33,11 @@ export async function prepareRequest(
 
   const now = deps.clock.now();
   await deps.jobs.add([jobFor('expire-request', { requestId }, Math.max(0, request.expiresAt - now))]);
+
+  if (request.openbankingKind !== undefined) {
+    await prepareOpenBankingRequest(deps, request, request.openbankingKind, context);
+    return;
+  }
 
   let details: ConsentDetails | undefined;
   try {

@@ -4,6 +4,7 @@ import { AppError } from '../domain/errors.js';
 import { verifyDecisionToken } from '../protocol/decision-token.js';
 import { jobFor } from '../ports/jobs.js';
 import type { TransitionResult } from '../ports/requests.js';
+import { confirmOpenBankingDecision } from './confirm-openbanking-decision.js';
 import type { Dependencies } from './dependencies.js';
 import { effectiveStatus } from './view-requests.js';
 
@@ -16,7 +17,7 @@ const alreadyDecided = (status: RequestStatus): AppError =>
  * reported to the authorization server by a job.
  */
 export async function recordDecision(
-  deps: Pick<Dependencies, 'requests' | 'jobs' | 'clock' | 'config' | 'logger'>,
+  deps: Pick<Dependencies, 'requests' | 'jobs' | 'clock' | 'config' | 'logger' | 'authorizationServer' | 'accountDirectory'>,
   input: { device: Device; requestId: string; decisionToken: string },
 ): Promise<{ requestId: string; status: 'approved' | 'denied' }> {
   const { device, requestId } = input;
@@ -45,6 +46,8 @@ export async function recordDecision(
     if (extra.length > 0) throw AppError.invalidRequest(`granted_scopes: ${extra.join(', ')} ${extra.length === 1 ? 'was' : 'were'} not requested`);
     grantedScopes = claims.granted_scopes ?? requested;
   }
+  // Open Banking: chosen accounts, and the consent read again (it must be unchanged).
+  const openBanking = await confirmOpenBankingDecision(deps, { ...request, view: request.view }, claims);
 
   const decision: DecisionRecord = {
     action: claims.action,
@@ -53,6 +56,7 @@ export async function recordDecision(
     deviceId: device.deviceId,
     jws: input.decisionToken,
     ...(grantedScopes !== undefined ? { grantedScopes } : {}),
+    ...openBanking,
   };
   const result = await deps.requests.decide(requestId, decision, now, claims.consent_hash);
   if (!result.ok) throw transitionError(result);
