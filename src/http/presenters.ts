@@ -101,7 +101,7 @@ export function presentEvidence(evidence: DecisionEvidence): ApiSchemas['Evidenc
   };
 }
 
-/** An account as the admin API and the bank's accounts API write it. */
+/** An account of the admin API's body as the domain keeps it. */
 export function toBankAccount(account: ApiSchemas['Account']): BankAccount {
   const brasil = account.brasil;
   return {

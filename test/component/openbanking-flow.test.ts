@@ -397,6 +397,23 @@ describe.each<StoreKind>(['memory', 'redis'])('Open Banking on the %s store', (s
     const ukPayment = kindCases[1]!;
     const brasilPayment = kindCases[3]!;
 
+    it('the accounts admin endpoint stores accounts with the user and checks them', async () => {
+      service = await startFor('uk');
+      expect((await service.admin('PUT', '/users/nobody/accounts', { accounts: [] })).status).toBe(404);
+      await service.createUser('olga');
+      const badCurrency = await service.admin('PUT', '/users/olga/accounts', { accounts: [{ account_id: 'x', name: 'X', currency: 'pounds' }] });
+      expect(badCurrency).toMatchObject({ status: 400, body: { error: 'invalid_request', error_description: expect.stringContaining('currency') } });
+      const repeated = await service.admin('PUT', '/users/olga/accounts', { accounts: [{ account_id: 'x', name: 'X' }, { account_id: 'x', name: 'Y' }] });
+      expect(repeated).toMatchObject({ status: 400, body: { error_description: expect.stringContaining('listed twice') } });
+      const unknownField = await service.admin('PUT', '/users/olga/accounts', { accounts: [{ account_id: 'x', name: 'X', balance: 10 }] });
+      expect(unknownField.status).toBe(400);
+
+      expect((await service.admin('GET', '/users/olga/accounts')).body).toEqual({ user_id: 'olga', accounts: [] });
+      const saved = await service.admin('PUT', '/users/olga/accounts', { accounts: accountsOf.brasil });
+      expect(saved).toEqual(expect.objectContaining({ status: 200, body: { user_id: 'olga', accounts: accountsOf.brasil } }));
+      expect((await service.admin('GET', '/users/olga/accounts')).body).toEqual({ user_id: 'olga', accounts: accountsOf.brasil });
+    });
+
     it('account_ids that are not among the user’s accounts → 400, and nothing is sent', async () => {
       service = await startFor('uk');
       const device = await enrolledUser('frank', 'uk');
@@ -626,6 +643,7 @@ describe.each<StoreKind>(['memory', 'redis'])('Open Banking on the %s store', (s
       expect((await device.decide(view, 'approve', { accountIds: ['bank-7'] })).status).toBe(202);
       await ob.waitFor(() => ob.decisionOf(login_id) === 'accepted');
       expect(ob.accepted(login_id)).toEqual([expect.objectContaining({ account_ids: ['bank-7'] })]);
+      expect(service.logs.join('\n')).not.toContain('bank-token-123');
     });
 
     it('a user the bank has no accounts for (404) is rejected saying so', async () => {

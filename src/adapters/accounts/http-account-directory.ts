@@ -14,7 +14,7 @@ export interface HttpAccountDirectorySettings {
 
 const USER_ID_PLACEHOLDER = '{user_id}';
 
-/** The bank's answer; the same account shape as the admin API (see the OpenAPI document, `AccountList`). */
+/** The bank's answer: the admin API's `AccountList`, with the same limits (see the OpenAPI document). */
 const accountList = z.object({
   accounts: z
     .array(
@@ -22,9 +22,14 @@ const accountList = z.object({
         account_id: z.string().min(1).max(128),
         name: z.string().min(1).max(256),
         masked_number: z.string().max(64).optional(),
-        currency: z.string().max(8).optional(),
+        currency: z.string().regex(/^[A-Z]{3}$/).optional(),
         brasil: z
-          .object({ account_type: z.string(), ispb: z.string(), issuer: z.string().optional(), number: z.string() })
+          .object({
+            account_type: z.string().max(8),
+            ispb: z.string().regex(/^[0-9]{8}$/),
+            issuer: z.string().regex(/^[0-9]{4}$/).optional(),
+            number: z.string().regex(/^[0-9]{3,20}$/),
+          })
           .optional(),
       }),
     )
