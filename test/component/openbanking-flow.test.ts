@@ -537,6 +537,26 @@ describe.each<StoreKind>(['memory', 'redis'])('Open Banking on the %s store', (s
       expect(view.openbanking).toMatchObject({ kind: 'brasil_data_access', consent_id: consentId });
     });
 
+    it('a user who cannot be reached → reject through the consent page of the guessed kind', async () => {
+      service = await startFor('brasil');
+      const { login_id, login_state } = await startWithConsent('nobody-here', brasilPayment);
+      await ob.waitFor(() => ob.decisionOf(login_id) === 'rejected');
+      expect(decisionCalls(login_id).map((call) => [call.kind, call.operation])).toEqual([['brasil_payment', 'reject']]);
+      expect(ob.rejected(login_id)).toEqual([
+        {
+          id: login_id,
+          login_state,
+          error: 'access_denied',
+          error_description: 'the user is not known to the authentication service',
+          error_cause: 'user_unreachable',
+          status_code: 403,
+          rejection_reason: { code: 'FALHA_INFRAESTRUTURA', details: 'the user is not known to the authentication service' },
+        },
+      ]);
+      // Nothing to show anyone: the consent itself was never read.
+      expect(ob.calls.filter((call) => call.login === login_id && call.operation === 'get')).toEqual([]);
+    });
+
     it('a user without any account that can be used → reject saying so', async () => {
       service = await startFor('uk');
       await enrolledUser('mallory', 'uk', [{ account_id: 'eur-only', name: 'Euro account', currency: 'EUR' }]);
