@@ -41,7 +41,11 @@ function authorizationServerFor(config: Config, logger: Logger): AuthorizationSe
   }
   // The consent-page APIs need their own scope; it is asked for only when Open Banking is on.
   const extraScopes = config.openBanking !== undefined ? ['manage_openbanking_consents'] : [];
-  return new SecureAuthClient(config.secureAuth, logger.child({ component: 'secureauth' }), { extraScopes });
+  const openBankingUrl = config.openBanking?.consentPagesUrl;
+  return new SecureAuthClient(config.secureAuth, logger.child({ component: 'secureauth' }), {
+    extraScopes,
+    ...(openBankingUrl !== undefined ? { openBankingUrl } : {}),
+  });
 }
 
 /** The bank's accounts API when `ACCOUNTS_API_URL` is set, else what operators stored. */
@@ -96,7 +100,7 @@ export async function buildServices(config: Config, logger: Logger, overrides: S
     // ioredis reconnects on its own; without a listener its errors would crash the process.
     connection.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
   }
-  const jobs = new BullMqJobQueue(queueConnection, keys.queuePrefix);
+  const jobs = new BullMqJobQueue(queueConnection, keys.queuePrefix, logger.child({ component: 'jobs' }));
   const worker = new BullMqJobWorker(workerConnection, keys.queuePrefix, logger.child({ component: 'jobs' }));
   const limiter = (name: string): RateLimiterAbstract =>
     new RateLimiterRedis({ storeClient: redis, keyPrefix: `${config.redis?.keyPrefix}rl:${name}`, ...activationLimit });

@@ -90,8 +90,6 @@ export interface SecureAuthConfig {
   clientId: string;
   clientSecret: string;
   timeoutMs: number;
-  /** Base of the Open Banking consent pages (`…/open-banking/…`, `…/open-banking-brasil/…`). */
-  openBankingUrl: string;
 }
 
 export interface Config {
@@ -107,8 +105,11 @@ export interface Config {
   requests: { ttlSeconds: number; retentionSeconds: number };
   devices: { activationCodeTtlSeconds: number; clockSkewSeconds: number };
   rateLimits: { activation: { points: number; durationSeconds: number } };
-  /** Set when Open Banking requests are handled (`OPENBANKING_PROFILE`). */
-  openBanking: { profile: 'uk' | 'brasil' } | undefined;
+  /**
+   * Set when Open Banking requests are handled (`OPENBANKING_PROFILE`). `consentPagesUrl` is the base of
+   * SecureAuth's consent pages (`…/open-banking/…`, `…/open-banking-brasil/…`) when it is not the issuer URL.
+   */
+  openBanking: { profile: 'uk' | 'brasil'; consentPagesUrl: string | undefined } | undefined;
   /** Where users' accounts come from: the bank's endpoint when `apiUrl` is set, else the admin API's store. */
   accounts: { apiUrl: string | undefined; apiToken: string | undefined; timeoutMs: number };
 }
@@ -146,7 +147,6 @@ function secureAuthConfig(env: z.infer<typeof environmentSchema>, problems: stri
     clientId,
     clientSecret,
     timeoutMs: env.SECUREAUTH_TIMEOUT_MS,
-    openBankingUrl: (env.SECUREAUTH_OPENBANKING_URL ?? issuer).replace(/\/+$/, ''),
   };
 }
 
@@ -190,7 +190,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     requests: { ttlSeconds: env.REQUEST_TTL_SECONDS, retentionSeconds: env.REQUEST_RETENTION_SECONDS },
     devices: { activationCodeTtlSeconds: env.ACTIVATION_CODE_TTL_SECONDS, clockSkewSeconds: env.CLOCK_SKEW_SECONDS },
     rateLimits: { activation: { points: env.ACTIVATION_MAX_ATTEMPTS, durationSeconds: env.ACTIVATION_WINDOW_SECONDS } },
-    openBanking: env.OPENBANKING_PROFILE === undefined ? undefined : { profile: env.OPENBANKING_PROFILE },
+    openBanking:
+      env.OPENBANKING_PROFILE === undefined
+        ? undefined
+        : { profile: env.OPENBANKING_PROFILE, consentPagesUrl: env.SECUREAUTH_OPENBANKING_URL?.replace(/\/+$/, '') },
     accounts: { apiUrl: env.ACCOUNTS_API_URL, apiToken: env.ACCOUNTS_API_TOKEN, timeoutMs: env.ACCOUNTS_API_TIMEOUT_MS },
   };
 }

@@ -17,7 +17,9 @@ export interface DecisionClaims {
 }
 
 const malformed = (description: string): AppError => new AppError(400, 'invalid_decision', description);
-const unverifiable = (description: string): AppError => new AppError(401, 'invalid_signature', description);
+// A 401 must carry a challenge (RFC 9110 §15.5.2); the decision is refused, not the DPoP credentials.
+const unverifiable = (description: string): AppError =>
+  new AppError(401, 'invalid_signature', description, { 'www-authenticate': 'DPoP algs="ES256 EdDSA"' });
 
 /**
  * Verifies a decision JWS from a device: signed by that device's enrolled key with its algorithm only

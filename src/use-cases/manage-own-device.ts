@@ -10,7 +10,9 @@ export async function updateOwnDevice(deps: Deps, device: Device, input: { name?
     ...(input.name !== undefined ? { name: input.name } : {}),
     ...(input.push_token !== undefined ? { pushToken: input.push_token, pushTokenStatus: 'active' } : {}),
   });
-  if (updated === undefined) throw new AppError(401, 'invalid_token', 'the device was revoked');
+  if (updated === undefined) {
+    throw new AppError(401, 'invalid_token', 'the device was revoked', { 'www-authenticate': 'DPoP error="invalid_token", algs="ES256 EdDSA"' });
+  }
   deps.logger.info({ deviceId: device.deviceId, pushTokenChanged: input.push_token !== undefined }, 'device updated itself');
   return updated;
 }

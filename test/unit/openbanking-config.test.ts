@@ -7,11 +7,12 @@ const secureAuth = {
 };
 
 describe('Open Banking settings', () => {
-  it('are off by default; consent pages live under the issuer; accounts come from the store', () => {
+  it('are off by default, and accounts come from the store', () => {
     const config = loadConfig(secureAuth);
     expect(config.openBanking).toBeUndefined();
-    expect(config.secureAuth?.openBankingUrl).toBe('https://acme.example/acme/ciba');
     expect(config.accounts).toEqual({ apiUrl: undefined, apiToken: undefined, timeoutMs: 5000 });
+    // Consent pages then live under the issuer (the SecureAuth client's default).
+    expect(loadConfig({ ...secureAuth, OPENBANKING_PROFILE: 'uk' }).openBanking).toEqual({ profile: 'uk', consentPagesUrl: undefined });
   });
 
   it('take a profile, a vanity consent-page base and the bank accounts API', () => {
@@ -23,8 +24,7 @@ describe('Open Banking settings', () => {
       ACCOUNTS_API_TOKEN: 'token',
       ACCOUNTS_API_TIMEOUT_MS: '1500',
     });
-    expect(config.openBanking).toEqual({ profile: 'brasil' });
-    expect(config.secureAuth?.openBankingUrl).toBe('https://auth.bank.example');
+    expect(config.openBanking).toEqual({ profile: 'brasil', consentPagesUrl: 'https://auth.bank.example' });
     expect(config.accounts).toEqual({ apiUrl: 'https://core.bank.example/users/{user_id}/accounts', apiToken: 'token', timeoutMs: 1500 });
   });
 

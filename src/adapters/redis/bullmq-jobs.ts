@@ -13,7 +13,7 @@ const isJobName = (name: string): name is JobName => name in jobPolicies;
 export class BullMqJobQueue implements JobQueue {
   private readonly queue: Queue;
 
-  constructor(connection: RedisConnection, prefix: string) {
+  constructor(connection: RedisConnection, prefix: string, logger: Logger) {
     this.queue = new Queue(QUEUE_NAME, {
       connection,
       prefix,
@@ -23,6 +23,8 @@ export class BullMqJobQueue implements JobQueue {
         removeOnFail: { age: 7 * 24 * 3600 },
       },
     });
+    // Without a listener BullMQ writes connection errors to console.error, past the logger.
+    this.queue.on('error', (error) => logger.warn({ err: error }, 'job queue error'));
   }
 
   async add(jobs: JobRequest[]): Promise<void> {

@@ -10,6 +10,18 @@ const RELEASE_IDENTIFIER = new LuaScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`, 1);
 
+/** Writes the user record only if its version is still the one read (compare-and-set). */
+const WRITE_USER = new LuaScript(
+  `
+local version = redis.call('HGET', KEYS[1], 'version') or '0'
+if version ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'json', ARGV[2], 'disabled', ARGV[3], 'version', tonumber(version) + 1)
+return 1`,
+  1,
+);
+
+const MAX_WRITE_ATTEMPTS = 10;
+
 /**
  * Users as Redis hashes (`json` holds the record, `disabled` is kept apart for the reachability check
  * of the create-request script). Identifier keys map every normalised alias, and the user id itself,
@@ -51,29 +63,54 @@ export class RedisUsers implements UserRepository {
   }
 
   async upsert(userId: string, input: UserInput, now: number): Promise<UpsertUserResult> {
-    const existing = await this.get(userId);
-    const partition = existing?.partition ?? newPartition();
+    const own = await this.claimOwnIdentifier(userId);
+    if (own === undefined) return { ok: false, conflictingAlias: normalizeIdentifier(userId) };
+    // Optimistic concurrency: the record carries a version and is written only if nobody wrote in
+    // between; a concurrent update makes this call start over from the fresh record.
+    for (let attempt = 1; ; attempt += 1) {
+      const result = await this.tryUpsert(userId, own.partition, input, now);
+      if (result !== 'lost-race') return result;
+      if (attempt >= MAX_WRITE_ATTEMPTS) throw new Error(`user ${userId} is being updated concurrently; retry`);
+    }
+  }
+
+  /**
+   * The user id is an identifier of its own user. Claiming it first fixes the user's partition even
+   * when two calls create the same new user at once: the second adopts the first one's partition.
+   */
+  private async claimOwnIdentifier(userId: string): Promise<UserRef | undefined> {
+    const key = this.keys.identifier(normalizeIdentifier(userId));
+    const candidate = newPartition();
+    if ((await this.redis.set(key, `${candidate}${userId}`, 'NX')) === 'OK') return { partition: candidate, userId };
+    const owner = await this.redis.get(key);
+    if (owner === null) return this.claimOwnIdentifier(userId);
+    const ref = parseRef(owner);
+    return ref.userId === userId ? ref : undefined;
+  }
+
+  private async tryUpsert(userId: string, partition: string, input: UserInput, now: number): Promise<UpsertUserResult | 'lost-race'> {
+    const userKey = this.keys.user(partition, userId);
+    const [json, version] = await this.redis.hmget(userKey, 'json', 'version');
+    const existing = json === null || json === undefined ? undefined : (JSON.parse(json) as User);
     const ref = `${partition}${userId}`;
     const aliases = input.aliases === undefined ? (existing?.aliases ?? []) : [...new Set(input.aliases.map(normalizeIdentifier))];
     const wanted = [...new Set([normalizeIdentifier(userId), ...aliases])];
 
     // Claim every identifier first; on a conflict give back what this call claimed and change nothing.
     const claimedNow: string[] = [];
+    const releaseClaimed = async (): Promise<void> => {
+      for (const release of claimedNow) await RELEASE_IDENTIFIER.run(this.redis, [this.keys.identifier(release)], [ref]);
+    };
     for (const identifier of wanted) {
       const key = this.keys.identifier(identifier);
-      const claimed = await this.redis.set(key, ref, 'NX');
-      if (claimed === 'OK') {
+      if ((await this.redis.set(key, ref, 'NX')) === 'OK') {
         claimedNow.push(identifier);
         continue;
       }
-      const owner = await this.redis.get(key);
-      if (owner !== ref) {
-        for (const release of claimedNow) await RELEASE_IDENTIFIER.run(this.redis, [this.keys.identifier(release)], [ref]);
+      if ((await this.redis.get(key)) !== ref) {
+        await releaseClaimed();
         return { ok: false, conflictingAlias: identifier };
       }
-    }
-    for (const dropped of existing?.aliases ?? []) {
-      if (!wanted.includes(dropped)) await RELEASE_IDENTIFIER.run(this.redis, [this.keys.identifier(dropped)], [ref]);
     }
 
     const displayName = input.displayName ?? existing?.displayName;
@@ -86,7 +123,14 @@ export class RedisUsers implements UserRepository {
       updatedAt: now,
       ...(displayName !== undefined ? { displayName } : {}),
     };
-    await this.redis.hset(this.keys.user(partition, userId), 'json', JSON.stringify(user), 'disabled', user.disabled ? '1' : '0');
+    const written = await WRITE_USER.run(this.redis, [userKey], [version ?? '0', JSON.stringify(user), user.disabled ? '1' : '0']);
+    if (written !== 1) {
+      await releaseClaimed();
+      return 'lost-race';
+    }
+    for (const dropped of existing?.aliases ?? []) {
+      if (!wanted.includes(dropped)) await RELEASE_IDENTIFIER.run(this.redis, [this.keys.identifier(dropped)], [ref]);
+    }
     return { ok: true, user };
   }
 }

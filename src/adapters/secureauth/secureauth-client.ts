@@ -30,12 +30,15 @@ interface ScopeGrantSession {
 export class SecureAuthClient implements AuthorizationServerClient {
   private readonly http: AxiosInstance;
   readonly tokens: SystemTokenProvider;
+  /** Base of the Open Banking consent pages: the issuer URL unless a vanity domain moves them. */
+  private readonly openBankingUrl: string;
 
   constructor(
     private readonly config: SecureAuthConfig,
     private readonly logger: Logger,
-    options: { onTokenRefresh?: () => void; extraScopes?: string[] } = {},
+    options: { onTokenRefresh?: () => void; extraScopes?: string[]; openBankingUrl?: string } = {},
   ) {
+    this.openBankingUrl = options.openBankingUrl ?? config.issuerUrl;
     // Statuses are judged here, not by axios, so every answer is classified in one place.
     this.http = axios.create({ timeout: config.timeoutMs, validateStatus: () => true, maxRedirects: 0 });
     this.tokens = new SystemTokenProvider(
@@ -104,7 +107,7 @@ export class SecureAuthClient implements AuthorizationServerClient {
   }
 
   private consentPageUrl(kind: OpenBankingKind, loginId: string, suffix: string): string {
-    return `${this.config.openBankingUrl}${consentPages[kind].path}/${encodeURIComponent(loginId)}${suffix}`;
+    return `${this.openBankingUrl}${consentPages[kind].path}/${encodeURIComponent(loginId)}${suffix}`;
   }
 
   private scopeGrantUrl(loginId: string, suffix: string): string {

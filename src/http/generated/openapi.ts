@@ -789,7 +789,10 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description Missing or wrong device token or DPoP proof, a replayed proof, or a revoked device. */
+        /**
+         * @description Missing or wrong device token or DPoP proof, a replayed proof, or a revoked device; on a decision,
+         *     also a decision JWS not signed by this device (`invalid_signature`).
+         */
         DPoPUnauthorized: {
             headers: {
                 "WWW-Authenticate"?: string;

@@ -17,22 +17,25 @@ const tooManyAttempts = (msBeforeNext: number): AppError => {
 };
 
 /**
- * Counts failed activation codes per source address; once over the limit every attempt is refused
- * until the window passes, so codes cannot be guessed.
+ * Activation codes cannot be guessed: every attempt from a source address spends a point before the
+ * code is looked at (so parallel guesses cannot slip past the limit); only a wrong code keeps it spent.
  */
 async function guardedEnrollment<T>(limiter: RateLimiterAbstract, req: Request, attempt: () => Promise<T>): Promise<T> {
   const key = req.ip ?? 'unknown';
-  const state = await limiter.get(key);
-  if (state !== null && state.remainingPoints <= 0) throw tooManyAttempts(state.msBeforeNext);
+  try {
+    await limiter.consume(key);
+  } catch (rejection) {
+    if (rejection instanceof RateLimiterRes) throw tooManyAttempts(rejection.msBeforeNext);
+    throw rejection;
+  }
+  let wrongCode = false;
   try {
     return await attempt();
   } catch (error) {
-    if (error instanceof AppError && error.code === 'invalid_grant') {
-      await limiter.consume(key).catch((rejection: unknown) => {
-        if (!(rejection instanceof RateLimiterRes)) throw rejection;
-      });
-    }
+    wrongCode = error instanceof AppError && error.code === 'invalid_grant';
     throw error;
+  } finally {
+    if (!wrongCode) await limiter.reward(key, 1);
   }
 }
 
