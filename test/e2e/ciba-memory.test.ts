@@ -1,0 +1,3 @@
+import { describeCibaFlows } from './ciba-flows.js';
+
+describeCibaFlows('memory', () => ({}));
