@@ -17,7 +17,32 @@ export interface RequestView {
   created_at: string;
   expires_at: string;
   consent_hash: string;
+  /** Open Banking requests: the consent in plain terms and the accounts to choose from. */
+  openbanking?: OpenBankingRequestView;
   [extension: string]: unknown;
+}
+
+/** The `openbanking` object of a request view (OpenAPI `OpenBankingView`). */
+export interface OpenBankingRequestView {
+  kind: 'uk_account_access' | 'uk_domestic_payment' | 'brasil_data_access' | 'brasil_payment';
+  consent_id: string;
+  permissions?: Array<{ code: string; description: string }>;
+  access_expires_at?: string;
+  transactions_from?: string;
+  transactions_to?: string;
+  payment?: {
+    amount: string;
+    currency: string;
+    creditor: { name?: string; document?: string; pix_key?: string; account?: Record<string, string> };
+    reference?: string;
+    remittance_information?: string;
+    execution_date?: string;
+    debtor_account?: Record<string, string>;
+    [field: string]: unknown;
+  };
+  authorise_by?: string;
+  account_selection: 'multiple' | 'single' | 'fixed';
+  accounts: Array<{ account_id: string; name: string; masked_number?: string; currency?: string }>;
 }
 
 export interface ApiResponse<T = unknown> {
@@ -28,6 +53,8 @@ export interface ApiResponse<T = unknown> {
 
 export interface DecisionOptions {
   grantedScopes?: string[];
+  /** Open Banking: the accounts the user chose (`account_ids`). */
+  accountIds?: string[];
   consentHash?: string;
   iat?: number;
   kid?: string;
@@ -150,6 +177,7 @@ export class DeviceClient {
       action,
       consent_hash: options.consentHash ?? view.consent_hash,
       ...(options.grantedScopes !== undefined ? { granted_scopes: options.grantedScopes } : {}),
+      ...(options.accountIds !== undefined ? { account_ids: options.accountIds } : {}),
       ...options.claims,
     })
       .setProtectedHeader({ alg: this.alg, typ: 'ciba-decision+jwt', kid: options.kid ?? this.deviceId })

@@ -1,11 +1,15 @@
 import type { Logger } from 'pino';
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config/config.js';
+import { HttpAccountDirectory } from '../adapters/accounts/http-account-directory.js';
+import { StoredAccountDirectory } from '../adapters/accounts/stored-account-directory.js';
+import { MemoryAccounts } from '../adapters/memory/memory-accounts.js';
 import { MemoryActivationCodes, MemoryDevices, MemoryReplayCache } from '../adapters/memory/memory-devices.js';
 import { MemoryJobQueue } from '../adapters/memory/memory-jobs.js';
 import { MemoryRequests } from '../adapters/memory/memory-requests.js';
 import { MemoryUsers } from '../adapters/memory/memory-users.js';
 import { BullMqJobQueue, BullMqJobWorker } from '../adapters/redis/bullmq-jobs.js';
+import { RedisAccounts } from '../adapters/redis/redis-accounts.js';
 import { createRedisConnection, isRedisUnavailable, type RedisConnection } from '../adapters/redis/redis-client.js';
 import { RedisActivationCodes, RedisDevices, RedisReplayCache } from '../adapters/redis/redis-devices.js';
 import { RedisKeys } from '../adapters/redis/redis-keys.js';
@@ -16,6 +20,7 @@ import { FileEmailTemplates } from '../adapters/email/email-templates.js';
 import { SmtpMailer } from '../adapters/email/smtp-mailer.js';
 import type { EmailChannel } from '../ports/email.js';
 import type { HttpDependencies } from '../http/app.js';
+import type { AccountDirectory, AccountRepository } from '../ports/accounts.js';
 import type { AuthorizationServerClient } from '../ports/authorization-server.js';
 import type { JobWorker } from '../ports/jobs.js';
 import { systemClock, type Clock } from '../use-cases/dependencies.js';
@@ -37,7 +42,19 @@ function authorizationServerFor(config: Config, logger: Logger): AuthorizationSe
     logger.warn('SecureAuth is not configured: outcomes cannot be reported and requests will fail (set SECUREAUTH_*)');
     return new UnconfiguredAuthorizationServer();
   }
-  return new SecureAuthClient(config.secureAuth, logger.child({ component: 'secureauth' }));
+  // The consent-page APIs need their own scope; it is asked for only when Open Banking is on.
+  const extraScopes = config.openBanking !== undefined ? ['manage_openbanking_consents'] : [];
+  const openBankingUrl = config.openBanking?.consentPagesUrl;
+  return new SecureAuthClient(config.secureAuth, logger.child({ component: 'secureauth' }), {
+    extraScopes,
+    ...(openBankingUrl !== undefined ? { openBankingUrl } : {}),
+  });
+}
+
+/** The bank's accounts API when `ACCOUNTS_API_URL` is set, else what operators stored. */
+function accountDirectoryFor(config: Config, stored: AccountRepository): AccountDirectory {
+  const { apiUrl, apiToken, timeoutMs } = config.accounts;
+  return apiUrl === undefined ? new StoredAccountDirectory(stored) : new HttpAccountDirectory({ url: apiUrl, token: apiToken, timeoutMs });
 }
 
 /** The e-mail channel when SMTP_URL is set; its templates are read and checked now, at start-up. */
@@ -64,6 +81,7 @@ export async function buildServices(config: Config, logger: Logger, overrides: S
     const devices = new MemoryDevices();
     const users = new MemoryUsers(devices);
     const jobs = new MemoryJobQueue(logger.child({ component: 'jobs' }));
+    const accounts = new MemoryAccounts();
     return {
       config,
       logger,
@@ -78,6 +96,8 @@ export async function buildServices(config: Config, logger: Logger, overrides: S
       authorizationServer,
       notifiers: [],
       ...(email !== undefined ? { email } : {}),
+      accounts,
+      accountDirectory: accountDirectoryFor(config, accounts),
       limiters: { activation: new RateLimiterMemory({ keyPrefix: 'activation', ...activationLimit }) },
       isUnavailable: () => false,
       ping: async () => {},
@@ -98,6 +118,7 @@ export async function buildServices(config: Config, logger: Logger, overrides: S
   const worker = new BullMqJobWorker(workerConnection, keys.queuePrefix, logger.child({ component: 'jobs' }));
   const limiter = (name: string): RateLimiterAbstract =>
     new RateLimiterRedis({ storeClient: redis, keyPrefix: `${config.redis?.keyPrefix}rl:${name}`, ...activationLimit });
+  const accounts = new RedisAccounts(redis, keys);
 
   return {
     config,
@@ -113,6 +134,8 @@ export async function buildServices(config: Config, logger: Logger, overrides: S
     authorizationServer,
     notifiers: [],
     ...(email !== undefined ? { email } : {}),
+    accounts,
+    accountDirectory: accountDirectoryFor(config, accounts),
     limiters: { activation: limiter('activation') },
     isUnavailable: isRedisUnavailable,
     ping: async () => {

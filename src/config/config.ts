@@ -62,6 +62,12 @@ const environmentSchema = z.object({
   SECUREAUTH_TOKEN_URL: optionalUrl,
   SECUREAUTH_SYSTEM_API_URL: optionalUrl,
   SECUREAUTH_TIMEOUT_MS: positiveInt(5000),
+  SECUREAUTH_OPENBANKING_URL: optionalUrl,
+
+  OPENBANKING_PROFILE: optionalString.pipe(z.enum(['uk', 'brasil']).optional()),
+  ACCOUNTS_API_URL: optionalUrl,
+  ACCOUNTS_API_TOKEN: optionalString,
+  ACCOUNTS_API_TIMEOUT_MS: positiveInt(5000),
 
   REQUEST_TTL_SECONDS: positiveInt(120),
   REQUEST_RETENTION_SECONDS: positiveInt(86_400),
@@ -119,6 +125,13 @@ export interface Config {
   notifications: { maxPending: number; maxPerDay: number };
   /** Whether the user must pick the binding message among decoys before approving. */
   bindingConfirmation: BindingConfirmationMode;
+  /**
+   * Set when Open Banking requests are handled (`OPENBANKING_PROFILE`). `consentPagesUrl` is the base of
+   * SecureAuth's consent pages (`…/open-banking/…`, `…/open-banking-brasil/…`) when it is not the issuer URL.
+   */
+  openBanking: { profile: 'uk' | 'brasil'; consentPagesUrl: string | undefined } | undefined;
+  /** Where users' accounts come from: the bank's endpoint when `apiUrl` is set, else the admin API's store. */
+  accounts: { apiUrl: string | undefined; apiToken: string | undefined; timeoutMs: number };
 }
 
 export type BindingConfirmationMode = 'off' | 'optional' | 'required';
@@ -221,5 +234,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
           },
     notifications: { maxPending: env.NOTIFY_MAX_PENDING, maxPerDay: env.NOTIFY_MAX_PER_DAY },
     bindingConfirmation: env.BINDING_CONFIRMATION,
+    openBanking:
+      env.OPENBANKING_PROFILE === undefined
+        ? undefined
+        : { profile: env.OPENBANKING_PROFILE, consentPagesUrl: env.SECUREAUTH_OPENBANKING_URL?.replace(/\/+$/, '') },
+    accounts: { apiUrl: env.ACCOUNTS_API_URL, apiToken: env.ACCOUNTS_API_TOKEN, timeoutMs: env.ACCOUNTS_API_TIMEOUT_MS },
   };
 }

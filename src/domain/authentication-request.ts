@@ -1,3 +1,5 @@
+import type { BrasilAccountIdentification, OpenBankingKind, OpenBankingView } from './openbanking.js';
+
 /**
  * One CIBA authentication request, from `/authentication/start` to the outcome reported to the
  * authorization server. Its status moves once:
@@ -31,6 +33,8 @@ export interface ConsentView {
   authorization_details?: Record<string, unknown>[];
   created_at: string;
   expires_at: string;
+  /** Open Banking requests: the consent in plain terms and the accounts to choose from. */
+  openbanking?: OpenBankingView;
 }
 
 export type DecisionAction = 'approve' | 'deny';
@@ -52,6 +56,10 @@ export interface DecisionRecord {
   error?: string;
   /** The binding message the user picked (binding confirmation). */
   bindingChoice?: string;
+  /** Open Banking: the accounts the user chose (sent as `account_ids`). */
+  accountIds?: string[];
+  /** Open Banking Brasil payments: the payer's account, sent as `debtor_account`. */
+  debtorAccount?: BrasilAccountIdentification;
 }
 
 export interface OutcomeRecord {
@@ -83,6 +91,8 @@ export interface RequestDraft {
   requestedScopes: ScopeView[];
   authorizationDetails?: Record<string, unknown>[];
   openbankingIntentId?: string;
+  /** Open Banking requests: the kind first guessed from the scopes; the view holds the confirmed one. */
+  openbankingKind?: OpenBankingKind;
   createdAt: number;
   expiresAt: number;
 }

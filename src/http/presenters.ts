@@ -1,3 +1,4 @@
+import type { BankAccount } from '../domain/account.js';
 import type { AuthenticationRequest } from '../domain/authentication-request.js';
 import type { Device } from '../domain/device.js';
 import type { User } from '../domain/user.js';
@@ -57,6 +58,14 @@ export function presentAdminRequest(request: AuthenticationRequest, now: number)
     ...(request.userId !== null ? { user_id: request.userId } : {}),
     ...(request.clientId !== undefined ? { client_id: request.clientId } : {}),
     ...(request.bindingMessage !== undefined ? { binding_message: request.bindingMessage } : {}),
+    ...(request.openbankingKind !== undefined
+      ? {
+          openbanking: {
+            kind: request.view?.openbanking?.kind ?? request.openbankingKind,
+            ...(request.openbankingIntentId !== undefined ? { consent_id: request.openbankingIntentId } : {}),
+          },
+        }
+      : {}),
     ...(decision?.reason !== undefined ? { reason: decision.reason } : {}),
     ...(decision !== undefined
       ? {
@@ -66,6 +75,7 @@ export function presentAdminRequest(request: AuthenticationRequest, now: number)
             channel: decision.channel,
             ...(decision.deviceId !== undefined ? { device_id: decision.deviceId } : {}),
             ...(decision.grantedScopes !== undefined ? { granted_scopes: decision.grantedScopes } : {}),
+            ...(decision.accountIds !== undefined ? { account_ids: decision.accountIds } : {}),
           },
         }
       : {}),
@@ -93,5 +103,41 @@ export function presentEvidence(evidence: DecisionEvidence): ApiSchemas['Evidenc
     ...(decision?.channel === 'email' ? { action: decision.action, note: EMAIL_EVIDENCE_NOTE } : {}),
     ...(decision?.bindingChoice !== undefined ? { binding_choice: decision.bindingChoice } : {}),
     ...(decision !== undefined ? { decided_at: iso(decision.decidedAt) } : {}),
+  };
+}
+
+/** An account of the admin API's body as the domain keeps it. */
+export function toBankAccount(account: ApiSchemas['Account']): BankAccount {
+  const brasil = account.brasil;
+  return {
+    accountId: account.account_id,
+    name: account.name,
+    ...(account.masked_number !== undefined ? { maskedNumber: account.masked_number } : {}),
+    ...(account.currency !== undefined ? { currency: account.currency } : {}),
+    ...(brasil !== undefined
+      ? { brasil: { accountType: brasil.account_type, ispb: brasil.ispb, number: brasil.number, ...(brasil.issuer !== undefined ? { issuer: brasil.issuer } : {}) } }
+      : {}),
+  };
+}
+
+export function presentAccountList(userId: string, accounts: BankAccount[]): ApiSchemas['UserAccounts'] {
+  return {
+    user_id: userId,
+    accounts: accounts.map((account) => ({
+      account_id: account.accountId,
+      name: account.name,
+      ...(account.maskedNumber !== undefined ? { masked_number: account.maskedNumber } : {}),
+      ...(account.currency !== undefined ? { currency: account.currency } : {}),
+      ...(account.brasil !== undefined
+        ? {
+            brasil: {
+              account_type: account.brasil.accountType,
+              ispb: account.brasil.ispb,
+              number: account.brasil.number,
+              ...(account.brasil.issuer !== undefined ? { issuer: account.brasil.issuer } : {}),
+            },
+          }
+        : {}),
+    })),
   };
 }

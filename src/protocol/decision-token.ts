@@ -9,6 +9,8 @@ export interface DecisionClaims {
   request_id: string;
   action: DecisionAction;
   granted_scopes?: string[];
+  /** Open Banking: the accounts the user chose. */
+  account_ids?: string[];
   consent_hash: string;
   iat: number;
   jti: string;
@@ -62,6 +64,10 @@ export async function verifyDecisionToken(
   if (bindingChoice !== undefined && (typeof bindingChoice !== 'string' || bindingChoice.length > 1024)) {
     throw malformed('binding_choice: must be a string of at most 1024 characters');
   }
+  const accountIds = payload.account_ids;
+  if (accountIds !== undefined && (!Array.isArray(accountIds) || !accountIds.every((id) => typeof id === 'string' && id.length > 0))) {
+    throw malformed('account_ids: must be an array of account ids');
+  }
   return {
     request_id: payload.request_id,
     action: payload.action,
@@ -70,5 +76,6 @@ export async function verifyDecisionToken(
     jti: payload.jti,
     ...(granted !== undefined ? { granted_scopes: granted as string[] } : {}),
     ...(bindingChoice !== undefined ? { binding_choice: bindingChoice } : {}),
+    ...(accountIds !== undefined ? { account_ids: accountIds as string[] } : {}),
   };
 }

@@ -1,8 +1,10 @@
 import type { AuthenticationRequest } from '../domain/authentication-request.js';
+import { openBankingKindOf } from '../domain/openbanking.js';
 import { unreachableDescriptions, type UnreachableReason } from '../domain/user.js';
 import { AuthorizationServerError, type Rejection } from '../ports/authorization-server.js';
 import { RetryLaterError, type JobContext } from '../ports/jobs.js';
 import type { Dependencies } from './dependencies.js';
+import { reportOpenBankingOutcome } from './openbanking-consent.js';
 
 /** What the authorization server is told when a request is denied, by the user or by the service. */
 export function rejectionFor(request: AuthenticationRequest): Rejection {
@@ -24,7 +26,8 @@ export function rejectionFor(request: AuthenticationRequest): Rejection {
 }
 
 /**
- * Reports a decided request to the authorization server: accept with the granted scopes, or reject.
+ * Reports a decided request to the authorization server: accept with the granted scopes (and, for Open
+ * Banking, the chosen accounts), or reject.
  * Network errors, 5xx and 429 are retried (by the job) until the request expires; any other answer
  * ends it as failed. The transition to completed happens once, so no request has two outcomes.
  */
@@ -36,9 +39,13 @@ export async function completeRequest(
   const request = await deps.requests.get(requestId);
   if (request === undefined || (request.status !== 'approved' && request.status !== 'denied')) return;
   const log = deps.logger.child({ requestId });
+  // Open Banking requests are reported through the consent page of their kind instead.
+  const openBankingKind = openBankingKindOf(request);
 
   try {
-    if (request.status === 'approved') {
+    if (openBankingKind !== undefined) {
+      await reportOpenBankingOutcome(deps.authorizationServer, request, openBankingKind, rejectionFor(request));
+    } else if (request.status === 'approved') {
       await deps.authorizationServer.accept(request, request.decision?.grantedScopes ?? request.requestedScopes.map((s) => s.name));
     } else {
       await deps.authorizationServer.reject(request, rejectionFor(request));

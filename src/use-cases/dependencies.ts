@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
+import type { AccountDirectory, AccountRepository } from '../ports/accounts.js';
 import type { AuthorizationServerClient } from '../ports/authorization-server.js';
 import type { ActivationCodeRepository, DeviceRepository, ReplayCache } from '../ports/devices.js';
 import type { EmailChannel } from '../ports/email.js';
@@ -29,4 +30,8 @@ export interface Dependencies {
   notifiers: Notifier[];
   /** The e-mail channel (magic links); undefined when SMTP_URL is not set. */
   email?: EmailChannel;
+  /** Accounts stored through the admin API. */
+  accounts: AccountRepository;
+  /** Where the accounts a user may choose from come from (the store above, or the bank's API). */
+  accountDirectory: AccountDirectory;
 }

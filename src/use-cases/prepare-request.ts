@@ -1,9 +1,9 @@
-import { buildConsentView, consentHash, type ConsentDetails } from '../domain/consent-view.js';
+import { buildConsentView, type ConsentDetails } from '../domain/consent-view.js';
 import { AuthorizationServerError } from '../ports/authorization-server.js';
 import { jobFor, RetryLaterError, type JobContext } from '../ports/jobs.js';
 import type { Dependencies } from './dependencies.js';
-import { withBindingChoices } from './binding-confirmation.js';
-import { emailJobsFor } from './deliver-email.js';
+import { prepareOpenBankingRequest } from './prepare-openbanking-request.js';
+import { publishView } from './publish-view.js';
 
 /** How long a job may wait for the record `/authentication/start` writes alongside it. */
 const RECORD_WAIT_ATTEMPTS = 3;
@@ -14,7 +14,7 @@ const RECORD_WAIT_ATTEMPTS = 3;
  * expiry, then prompt the user. A request the service already denied goes straight to completion.
  */
 export async function prepareRequest(
-  deps: Pick<Dependencies, 'requests' | 'jobs' | 'authorizationServer' | 'clock' | 'logger'> &
+  deps: Pick<Dependencies, 'requests' | 'jobs' | 'authorizationServer' | 'accountDirectory' | 'clock' | 'logger'> &
     Partial<Pick<Dependencies, 'config' | 'users' | 'devices' | 'email'>>,
   requestId: string,
   context: JobContext,
@@ -36,6 +36,11 @@ export async function prepareRequest(
   const now = deps.clock.now();
   await deps.jobs.add([jobFor('expire-request', { requestId }, Math.max(0, request.expiresAt - now))]);
 
+  if (request.openbankingKind !== undefined) {
+    await prepareOpenBankingRequest(deps, request, request.openbankingKind, context);
+    return;
+  }
+
   let details: ConsentDetails | undefined;
   try {
     details = await deps.authorizationServer.fetchConsentDetails(request);
@@ -48,11 +53,7 @@ export async function prepareRequest(
     log.warn({ reason: error.message }, 'consent details unavailable; the device shows the scopes from the start call');
   }
 
-  const view = withBindingChoices(buildConsentView(request, details), deps.config?.bindingConfirmation ?? 'off');
-  const stored = await deps.requests.setView(requestId, view, consentHash(view));
-  if (!stored.ok) return;
-  log.info({ consentDetails: details !== undefined }, 'request ready for devices');
-  await deps.jobs.add([jobFor('deliver-prompt', { requestId })]);
-  const emailJobs = await emailJobsFor(deps, stored.request);
-  if (emailJobs.length > 0) await deps.jobs.add(emailJobs);
+  if (await publishView(deps, request, buildConsentView(request, details))) {
+    log.info({ consentDetails: details !== undefined }, 'request ready for devices');
+  }
 }

@@ -4,6 +4,7 @@ import { AppError } from '../domain/errors.js';
 import { verifyDecisionToken } from '../protocol/decision-token.js';
 import { jobFor } from '../ports/jobs.js';
 import type { TransitionResult } from '../ports/requests.js';
+import { confirmOpenBankingDecision } from './confirm-openbanking-decision.js';
 import type { Dependencies } from './dependencies.js';
 import { bindingMismatchDecision, checkBindingChoice } from './binding-confirmation.js';
 import { effectiveStatus } from './view-requests.js';
@@ -17,7 +18,7 @@ const alreadyDecided = (status: RequestStatus): AppError =>
  * reported to the authorization server by a job.
  */
 export async function recordDecision(
-  deps: Pick<Dependencies, 'requests' | 'jobs' | 'clock' | 'config' | 'logger'>,
+  deps: Pick<Dependencies, 'requests' | 'jobs' | 'clock' | 'config' | 'logger' | 'authorizationServer' | 'accountDirectory'>,
   input: { device: Device; requestId: string; decisionToken: string },
 ): Promise<{ requestId: string; status: 'approved' | 'denied' }> {
   const { device, requestId } = input;
@@ -46,6 +47,8 @@ export async function recordDecision(
     if (extra.length > 0) throw AppError.invalidRequest(`granted_scopes: ${extra.join(', ')} ${extra.length === 1 ? 'was' : 'were'} not requested`);
     grantedScopes = claims.granted_scopes ?? requested;
   }
+  // Open Banking: chosen accounts, and the consent read again (it must be unchanged).
+  const openBanking = await confirmOpenBankingDecision(deps, { ...request, view: request.view }, claims);
 
   const binding = checkBindingChoice(request.view, claims.action, claims.binding_choice, deps.config.bindingConfirmation);
   if (binding.outcome === 'missing') {
@@ -60,6 +63,7 @@ export async function recordDecision(
     jws: input.decisionToken,
     ...(grantedScopes !== undefined ? { grantedScopes } : {}),
     ...(binding.outcome === 'confirmed' ? { bindingChoice: binding.choice } : {}),
+    ...openBanking,
   };
   // A wrong pick is the user's signed answer too, but it denies the request.
   const decision = binding.outcome === 'mismatch' ? bindingMismatchDecision(signed, binding.choice) : signed;

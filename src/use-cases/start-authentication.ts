@@ -1,5 +1,6 @@
 import type { RequestDraft } from '../domain/authentication-request.js';
 import { normalizeIdentifier, partitionForUnknownIdentifier, requestIdFor } from '../domain/identifiers.js';
+import { recognizeOpenBanking } from '../domain/openbanking.js';
 import { normalizeRequestedScopes, type StartScopeFields } from '../domain/scopes.js';
 import { jobFor } from '../ports/jobs.js';
 import type { Dependencies } from './dependencies.js';
@@ -32,7 +33,8 @@ export async function startAuthentication(
   const requestId = requestIdFor(partition, input.login_id);
   const now = deps.clock.now();
 
-  const draft: RequestDraft = {
+  // An Open Banking start (a consent id, as intent id or OBBR `consent:` scope) also gets its kind.
+  const draft: RequestDraft = recognizeOpenBanking(deps.config.openBanking, {
     requestId,
     partition,
     loginId: input.login_id,
@@ -49,7 +51,7 @@ export async function startAuthentication(
       ? { authorizationDetails: input.authorization_details }
       : {}),
     ...(input.openbanking_intent_id ? { openbankingIntentId: input.openbanking_intent_id } : {}),
-  };
+  });
 
   // The job may overtake the record; its handler waits for the record to appear (see prepareRequest).
   const [result] = await Promise.all([

@@ -80,6 +80,21 @@ export interface SecureAuthStubOptions {
   clientSecret?: string;
   /** `expires_in` of issued tokens, in seconds (default 3600). Tokens really expire after it. */
   tokenExpiresIn?: number;
+  /**
+   * Further routes served by the same stand-in (before its 404 handler), sharing its tokens: the Open
+   * Banking consent pages of openbanking-stub.ts use this.
+   */
+  extraRoutes?: (app: express.Express, tools: StubTools) => void;
+}
+
+/** What {@link SecureAuthStubOptions.extraRoutes} may use of the stub. */
+export interface StubTools {
+  /** The System API's bearer check for `scope`: the answer to send, or undefined when the token is good. */
+  checkBearer(req: Request, scope: string): ScriptedResponse | undefined;
+  /** Whether {@link SecureAuthStub.setDown} put the stub down. */
+  isDown(): boolean;
+  /** SecureAuth's `Error` body, checked against the reference. */
+  errorBody(status: number, errorCode: string, message: string): Record<string, unknown>;
 }
 
 export interface SecureAuthStub {
@@ -278,7 +293,7 @@ function tokenHandler(state: StubState) {
 // System API: checks applied in order; the first one that objects decides the answer
 // ---------------------------------------------------------------------------------------------
 
-function checkBearer(state: StubState, req: Request): Rejection | undefined {
+function checkBearer(state: StubState, req: Request, requiredScope: string = REQUIRED_SCOPE): Rejection | undefined {
   const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
   const token = match?.[1] ? state.tokens.get(match[1]) : undefined;
   const invalid = (message: string): Rejection => ({
@@ -291,8 +306,8 @@ function checkBearer(state: StubState, req: Request): Rejection | undefined {
   if (!token) return invalid('unknown access token');
   if (token.revoked) return invalid('access token revoked');
   if (Date.now() >= token.expiresAt) return invalid('access token expired');
-  if (!token.scopes.includes(REQUIRED_SCOPE)) {
-    return { status: 403, errorCode: 'forbidden', message: `access token lacks ${REQUIRED_SCOPE} scope` };
+  if (!token.scopes.includes(requiredScope)) {
+    return { status: 403, errorCode: 'forbidden', message: `access token lacks ${requiredScope} scope` };
   }
   return undefined;
 }
@@ -471,7 +486,7 @@ function systemApiHandler(state: StubState, kind: RecordedCallKind) {
 // App and server
 // ---------------------------------------------------------------------------------------------
 
-function buildApp(state: StubState): express.Express {
+function buildApp(state: StubState, extraRoutes?: SecureAuthStubOptions['extraRoutes']): express.Express {
   const { tenant } = state.config;
   const app = express();
   const apiBase = `/api/system/${encodeURIComponent(tenant)}/scope-grants`;
@@ -486,6 +501,14 @@ function buildApp(state: StubState): express.Express {
   app.get(`${apiBase}/:login`, systemApiHandler(state, 'get'));
   app.post(`${apiBase}/:login/accept`, rawBody, systemApiHandler(state, 'accept'));
   app.post(`${apiBase}/:login/reject`, rawBody, systemApiHandler(state, 'reject'));
+  extraRoutes?.(app, {
+    checkBearer(req, scope) {
+      const rejection = checkBearer(state, req, scope);
+      return rejection && { status: rejection.status, headers: rejection.headers ?? {}, body: errorBody(rejection.status, rejection.errorCode, rejection.message) };
+    },
+    isDown: () => state.down,
+    errorBody,
+  });
 
   app.use((req: Request, res: Response) => {
     const status = state.down ? 503 : 404;
@@ -524,7 +547,7 @@ export async function startSecureAuthStub(options: SecureAuthStubOptions = {}): 
     issuerUrl: '',
   };
   const state = new StubState(config);
-  const server = await listen(buildApp(state));
+  const server = await listen(buildApp(state, options.extraRoutes));
   const { port } = server.address() as AddressInfo;
   const origin = `http://127.0.0.1:${port}`;
   config.issuerUrl = `${origin}/${tenant}/${workspace}`;

@@ -31,6 +31,11 @@ export class RedisKeys {
     return this.inPartition(partition, `active:${userId}`);
   }
 
+  /** JSON list of the user's bank accounts (Open Banking account choice). */
+  userAccounts(partition: string, userId: string): string {
+    return this.inPartition(partition, `accounts:${userId}`);
+  }
+
   /** Pending requests of the partition's user (a partition is one user's), scored by expiry. */
   pendingRequests(partition: string): string {
     return this.inPartition(partition, 'pending');

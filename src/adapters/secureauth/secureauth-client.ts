@@ -3,8 +3,16 @@ import type { Logger } from 'pino';
 import type { SecureAuthConfig } from '../../config/config.js';
 import type { AuthenticationRequest, ScopeView } from '../../domain/authentication-request.js';
 import type { ConsentDetails } from '../../domain/consent-view.js';
-import { AuthorizationServerError, type AuthorizationServerClient, type Rejection } from '../../ports/authorization-server.js';
+import type { OpenBankingKind } from '../../domain/openbanking.js';
+import {
+  AuthorizationServerError,
+  type AuthorizationServerClient,
+  type OpenBankingConsentLookup,
+  type OpenBankingGrant,
+  type Rejection,
+} from '../../ports/authorization-server.js';
 import { classifyResponse, classifyTransportError } from './http-failure.js';
+import { consentPages } from './openbanking/consent-pages.js';
 import { SystemTokenProvider } from './system-token.js';
 
 /** The parts of SecureAuth's `ScopeGrantSessionResponse` the device view uses. */
@@ -22,12 +30,15 @@ interface ScopeGrantSession {
 export class SecureAuthClient implements AuthorizationServerClient {
   private readonly http: AxiosInstance;
   readonly tokens: SystemTokenProvider;
+  /** Base of the Open Banking consent pages: the issuer URL unless a vanity domain moves them. */
+  private readonly openBankingUrl: string;
 
   constructor(
     private readonly config: SecureAuthConfig,
     private readonly logger: Logger,
-    options: { onTokenRefresh?: () => void; extraScopes?: string[] } = {},
+    options: { onTokenRefresh?: () => void; extraScopes?: string[]; openBankingUrl?: string } = {},
   ) {
+    this.openBankingUrl = options.openBankingUrl ?? config.issuerUrl;
     // Statuses are judged here, not by axios, so every answer is classified in one place.
     this.http = axios.create({ timeout: config.timeoutMs, validateStatus: () => true, maxRedirects: 0 });
     this.tokens = new SystemTokenProvider(
@@ -68,6 +79,35 @@ export class SecureAuthClient implements AuthorizationServerClient {
       status_code: 403,
     });
     if (response.status < 200 || response.status >= 300) throw classifyResponse('rejecting the scope grant failed', response);
+  }
+
+  /**
+   * Open Banking consent pages (`{base}/open-banking/…`, `{base}/open-banking-brasil/…`, base = the
+   * issuer URL unless overridden): one unit per kind knows the path, the answer and the bodies.
+   */
+  async fetchOpenBankingConsent(request: AuthenticationRequest, kind: OpenBankingKind): Promise<OpenBankingConsentLookup> {
+    const page = consentPages[kind];
+    const response = await this.call('GET', this.consentPageUrl(kind, request.loginId, `?login_state=${encodeURIComponent(request.loginState)}`));
+    if (response.status === 404) return { found: false };
+    if (response.status !== 200) throw classifyResponse(`reading the ${page.what} failed`, response);
+    const consent = page.toConsent(response.data);
+    return consent === undefined ? { found: false } : { found: true, consent };
+  }
+
+  async acceptOpenBankingConsent(request: AuthenticationRequest, kind: OpenBankingKind, grant: OpenBankingGrant): Promise<void> {
+    const page = consentPages[kind];
+    const response = await this.call('POST', this.consentPageUrl(kind, request.loginId, '/accept'), page.acceptBody(request, grant));
+    if (response.status < 200 || response.status >= 300) throw classifyResponse(`accepting the ${page.what} failed`, response);
+  }
+
+  async rejectOpenBankingConsent(request: AuthenticationRequest, kind: OpenBankingKind, rejection: Rejection): Promise<void> {
+    const page = consentPages[kind];
+    const response = await this.call('POST', this.consentPageUrl(kind, request.loginId, '/reject'), page.rejectBody(request, rejection));
+    if (response.status < 200 || response.status >= 300) throw classifyResponse(`rejecting the ${page.what} failed`, response);
+  }
+
+  private consentPageUrl(kind: OpenBankingKind, loginId: string, suffix: string): string {
+    return `${this.openBankingUrl}${consentPages[kind].path}/${encodeURIComponent(loginId)}${suffix}`;
   }
 
   private scopeGrantUrl(loginId: string, suffix: string): string {
@@ -134,6 +174,15 @@ export class UnconfiguredAuthorizationServer implements AuthorizationServerClien
     this.fail();
   }
   async reject(): Promise<void> {
+    this.fail();
+  }
+  async fetchOpenBankingConsent(): Promise<OpenBankingConsentLookup> {
+    return this.fail();
+  }
+  async acceptOpenBankingConsent(): Promise<void> {
+    this.fail();
+  }
+  async rejectOpenBankingConsent(): Promise<void> {
     this.fail();
   }
 }

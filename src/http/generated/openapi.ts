@@ -89,6 +89,15 @@ export interface paths {
          *
          *     Requested scopes may come as `requested_scopes` (strings or objects with a `name`), `scopes`
          *     (strings) or a space-separated `scope`. Unknown fields are accepted and ignored.
+         *
+         *     With Open Banking enabled (`OPENBANKING_PROFILE=uk|brasil`), a start naming a consent — by
+         *     `openbanking_intent_id`, or (Open Banking Brasil) by the dynamic scope `consent:{consentId}` — is
+         *     an Open Banking request. Its kind is guessed from the scopes (`payments` → payment, otherwise data
+         *     access) and confirmed by the consent the service then reads from SecureAuth's consent-page API
+         *     (the other kind of the profile is tried when the first answers 404). The outcome is reported
+         *     through that consent page (`…/accept` with the chosen `account_ids`, or `…/reject`). A consent
+         *     SecureAuth does not know, or one already authorised or rejected, is rejected at once with an
+         *     `error_description` saying why.
          */
         post: operations["startAuthentication"];
         delete?: never;
@@ -170,6 +179,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/v1/users/{user_id}/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example alice */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The accounts a user would be offered now
+         * @description From the store, or from the bank's accounts API when `ACCOUNTS_API_URL` is set.
+         */
+        get: operations["getAccounts"];
+        /**
+         * Set the accounts a user chooses from in Open Banking requests
+         * @description Replaces the user's bank accounts, stored with the user. An Open Banking request offers them to
+         *     the user: all of them for data access, those in the payment's currency (or of no stated currency)
+         *     for a payment. `account_id` is what SecureAuth receives in `account_ids`; `masked_number` is what
+         *     the user recognises the account by — never put the full number there. `brasil` (the Open Banking
+         *     Brasil identification of the account) is needed to pay from the account in a Brasil payment whose
+         *     consent does not fix the payer's account: it is sent to SecureAuth as `debtor_account` and never
+         *     shown to devices.
+         *
+         *     When `ACCOUNTS_API_URL` is set the accounts come from the bank instead and this call answers
+         *     `409 accounts_managed_by_bank`. The service then calls `GET {ACCOUNTS_API_URL}` each time it
+         *     prepares an Open Banking request (and for a Brasil payment's approval) — with `{user_id}` in the
+         *     URL replaced by the URL-encoded user id, or else with `?user_id=` added — sending
+         *     `Authorization: Bearer {ACCOUNTS_API_TOKEN}` when set. The bank answers `200` with an
+         *     `AccountList` (the body of this call), or `404` when the user has no accounts; `429` and `5xx`
+         *     are retried, anything else ends the request.
+         */
+        put: operations["putAccounts"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/v1/requests/{request_id}": {
         parameters: {
             query?: never;
@@ -206,7 +256,9 @@ export interface paths {
          * @description The decision JWS, the device's public key and the consent view whose hash the JWS carries, so
          *     anyone can verify offline what the user approved: check the JWS with `public_jwk`, compute
          *     base64url(SHA-256(JCS(consent_view))) (RFC 8785 canonical JSON) and compare it with the
-         *     `consent_hash` claim.
+         *     `consent_hash` claim. For an Open Banking request `consent_view.openbanking` is the consent
+         *     snapshot the user saw (amount, currency, creditor, permissions…) and the JWS also carries the
+         *     chosen `account_ids`.
          */
         get: operations["getDecisionEvidence"];
         put?: never;
@@ -579,7 +631,141 @@ export interface components {
             }[];
             created_at: components["schemas"]["Timestamp"];
             expires_at: components["schemas"]["Timestamp"];
+            openbanking?: components["schemas"]["OpenBankingView"];
             consent_hash: string;
+        };
+        /**
+         * @description The Open Banking consent in plain terms, with the accounts to choose from (see the device tag).
+         *     Data-access kinds carry `permissions`, `access_expires_at` and the transaction period; payment
+         *     kinds carry `payment` and `authorise_by`. Fields the consent leaves out are absent.
+         * @example {
+         *       "kind": "uk_domestic_payment",
+         *       "consent_id": "pdc-5a8b3b5c-1e8f-4e1e-a4f4-0b0b8e0e7f00",
+         *       "payment": {
+         *         "amount": "165.88",
+         *         "currency": "GBP",
+         *         "creditor": {
+         *           "name": "ACME Inc",
+         *           "account": {
+         *             "name": "ACME Inc",
+         *             "identification": "08080021325698",
+         *             "scheme": "UK.OBIE.SortCodeAccountNumber"
+         *           }
+         *         },
+         *         "reference": "FRESCO-101"
+         *       },
+         *       "authorise_by": "2026-01-01T12:15:00.000Z",
+         *       "account_selection": "single",
+         *       "accounts": [
+         *         {
+         *           "account_id": "22289",
+         *           "name": "Current account",
+         *           "masked_number": "•••• 4821",
+         *           "currency": "GBP"
+         *         }
+         *       ]
+         *     }
+         */
+        OpenBankingView: {
+            /** @enum {string} */
+            kind: "uk_account_access" | "uk_domestic_payment" | "brasil_data_access" | "brasil_payment";
+            consent_id: string;
+            permissions?: components["schemas"]["OpenBankingPermission"][];
+            /** @description When the access ends; absent means open-ended. */
+            access_expires_at?: string;
+            /** @description Start of the transaction history covered. */
+            transactions_from?: string;
+            /** @description End of the transaction history covered. */
+            transactions_to?: string;
+            payment?: components["schemas"]["OpenBankingPayment"];
+            /** @description Payments — the time by which the consent must be authorised. */
+            authorise_by?: string;
+            /**
+             * @description `multiple`: one or more accounts to share; `single`: the account to pay from; `fixed`: the consent names it.
+             * @enum {string}
+             */
+            account_selection: "multiple" | "single" | "fixed";
+            accounts: components["schemas"]["OpenBankingAccountChoice"][];
+        };
+        OpenBankingPermission: {
+            /** @description The standard's code, e.g. `ReadBalances` or `ACCOUNTS_READ`. */
+            code: string;
+            /** @description What it lets the third party see */
+            description: string;
+        };
+        OpenBankingPayment: {
+            /** @description Decimal string exactly as the consent states it, e.g. `165.88`. */
+            amount: string;
+            currency: string;
+            creditor: {
+                name?: string;
+                /** @description Brasil — CPF or CNPJ of the payee. */
+                document?: string;
+                account?: components["schemas"]["OpenBankingAccountIdentification"];
+                /** @description Brasil — the payee's Pix key. */
+                pix_key?: string;
+            };
+            reference?: string;
+            remittance_information?: string;
+            /** @description When the payment is to be executed (date or date-time). */
+            execution_date?: string;
+            debtor_account?: components["schemas"]["OpenBankingAccountIdentification"];
+            charges?: {
+                type: string;
+                amount: string;
+                currency: string;
+                bearer: string;
+            }[];
+            /** @description Brasil — e.g. `PIX`. */
+            payment_type?: string;
+            local_instrument?: string;
+        };
+        /** @description An account as a payment names it; only what the consent carries is present. */
+        OpenBankingAccountIdentification: {
+            name?: string;
+            /** @description Account number (sort code and number */
+            identification?: string;
+            /** @description UK scheme name, e.g. `UK.OBIE.SortCodeAccountNumber`. */
+            scheme?: string;
+            secondary_identification?: string;
+            /** @description Brasil — ISPB of the bank. */
+            bank_code?: string;
+            /** @description Brasil — branch (agência). */
+            branch?: string;
+            /** @description Brasil — `CACC`, `SVGS`, `SLRY`, `TRAN`. */
+            account_type?: string;
+        };
+        OpenBankingAccountChoice: {
+            /** @description What the decision lists in `account_ids`. */
+            account_id: string;
+            name: string;
+            masked_number?: string;
+            currency?: string;
+        };
+        Account: {
+            /** @description Sent to SecureAuth in `account_ids`. */
+            account_id: string;
+            name: string;
+            /** @description What the user recognises the account by, e.g. `•••• 4821`; never the full number. */
+            masked_number?: string;
+            currency?: string;
+            /** @description Open Banking Brasil identification, needed to pay from this account; never shown to devices. */
+            brasil?: {
+                /** @description `CACC`, `SVGS`, `SLRY`, `TRAN`. */
+                account_type: string;
+                ispb: string;
+                /** @description Branch. */
+                issuer?: string;
+                number: string;
+            };
+        };
+        /** @description The admin API's body, and what the bank's accounts API (`ACCOUNTS_API_URL`) answers. */
+        AccountList: {
+            accounts: components["schemas"]["Account"][];
+        };
+        UserAccounts: {
+            user_id: string;
+            accounts: components["schemas"]["Account"][];
         };
         RequestList: {
             requests: components["schemas"]["RequestView"][];
@@ -617,6 +803,11 @@ export interface components {
             scopes: string[];
             /** @description Why the service itself ended the request (for example the user could not be reached). */
             reason?: string;
+            /** @description Open Banking requests — the kind (confirmed once the consent was read) and the consent id. */
+            openbanking?: {
+                kind: string;
+                consent_id?: string;
+            };
             created_at: components["schemas"]["Timestamp"];
             expires_at: components["schemas"]["Timestamp"];
             decided_at?: components["schemas"]["Timestamp"];
@@ -627,6 +818,7 @@ export interface components {
                 channel: string;
                 device_id?: string;
                 granted_scopes?: string[];
+                account_ids?: string[];
             };
             outcome?: {
                 /** @enum {string} */
@@ -1119,6 +1311,99 @@ export interface operations {
             };
             401: components["responses"]["BearerUnauthorized"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getAccounts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example alice */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user's accounts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserAccounts"];
+                };
+            };
+            401: components["responses"]["BearerUnauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    putAccounts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example alice */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "accounts": [
+                 *         {
+                 *           "account_id": "22289",
+                 *           "name": "Current account",
+                 *           "masked_number": "•••• 4821",
+                 *           "currency": "GBP"
+                 *         },
+                 *         {
+                 *           "account_id": "31820",
+                 *           "name": "Savings",
+                 *           "masked_number": "•••• 9930",
+                 *           "currency": "GBP"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["AccountList"];
+            };
+        };
+        responses: {
+            /** @description The accounts as stored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "user_id": "alice",
+                     *       "accounts": [
+                     *         {
+                     *           "account_id": "22289",
+                     *           "name": "Current account",
+                     *           "masked_number": "•••• 4821",
+                     *           "currency": "GBP"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["UserAccounts"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["BearerUnauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };

@@ -1,9 +1,10 @@
 import { Router } from 'express';
 import type { Dependencies } from '../../use-cases/dependencies.js';
+import { listAccounts, putAccounts } from '../../use-cases/manage-accounts.js';
 import { createActivationCode, getUser, putUser, revokeDevice } from '../../use-cases/manage-users.js';
 import { getDecisionEvidence, getRequestForAdmin } from '../../use-cases/view-requests.js';
 import type { ApiSchemas } from '../api-types.js';
-import { presentAdminRequest, presentEvidence, presentUser } from '../presenters.js';
+import { presentAccountList, presentAdminRequest, presentEvidence, presentUser, toBankAccount } from '../presenters.js';
 
 /** Operator API under /admin/v1 (bearer ADMIN_API_TOKEN, checked before this router). */
 export function adminRoutes(deps: Dependencies): Router {
@@ -33,6 +34,16 @@ export function adminRoutes(deps: Dependencies): Router {
     const { activationCode, expiresAt } = await createActivationCode(deps, req.params.user_id);
     const response: ApiSchemas['ActivationCode'] = { activation_code: activationCode, expires_at: new Date(expiresAt).toISOString() };
     res.status(201).json(response);
+  });
+
+  router.put('/users/:user_id/accounts', async (req, res) => {
+    const body = req.body as ApiSchemas['AccountList'];
+    const accounts = await putAccounts(deps, req.params.user_id, body.accounts.map(toBankAccount));
+    res.status(200).json(presentAccountList(req.params.user_id, accounts));
+  });
+
+  router.get('/users/:user_id/accounts', async (req, res) => {
+    res.status(200).json(presentAccountList(req.params.user_id, await listAccounts(deps, req.params.user_id)));
   });
 
   router.get('/requests/:request_id', async (req, res) => {
