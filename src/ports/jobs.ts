@@ -12,6 +12,8 @@ export interface JobPayloads {
   'complete-request': { requestId: string };
   /** Close a request nobody decided in time. */
   'expire-request': { requestId: string };
+  /** Tell the devices that were prompted that the request is over, so the prompt disappears. */
+  'close-prompt': { requestId: string };
 }
 
 export type JobName = keyof JobPayloads;

@@ -14,6 +14,10 @@ export interface Notifier {
   readonly channel: string;
   /** Sends the prompt; one delivery record per device it handled. */
   prompt(prompt: Prompt): Promise<DeliveryRecord[]>;
-  /** Tells devices that a request is over so they can drop it. Best effort. */
-  close(prompt: Prompt): Promise<void>;
+  /**
+   * Tells devices that a request is over so they can drop it. Best effort. The devices given are those
+   * this notifier prompted (minus the one that decided); a notifier that returns delivery records
+   * (`message: 'close'`) gets failed ones marked `retryable` offered again, and no device twice.
+   */
+  close(prompt: Prompt): Promise<DeliveryRecord[] | void>;
 }

@@ -4,6 +4,7 @@ import { AppError } from '../domain/errors.js';
 import { verifyDecisionToken } from '../protocol/decision-token.js';
 import { jobFor } from '../ports/jobs.js';
 import type { TransitionResult } from '../ports/requests.js';
+import { closePromptJobs } from './close-prompt.js';
 import type { Dependencies } from './dependencies.js';
 import { effectiveStatus } from './view-requests.js';
 
@@ -16,7 +17,7 @@ const alreadyDecided = (status: RequestStatus): AppError =>
  * reported to the authorization server by a job.
  */
 export async function recordDecision(
-  deps: Pick<Dependencies, 'requests' | 'jobs' | 'clock' | 'config' | 'logger'>,
+  deps: Pick<Dependencies, 'requests' | 'jobs' | 'clock' | 'config' | 'logger' | 'notifiers'>,
   input: { device: Device; requestId: string; decisionToken: string },
 ): Promise<{ requestId: string; status: 'approved' | 'denied' }> {
   const { device, requestId } = input;
@@ -57,7 +58,8 @@ export async function recordDecision(
   const result = await deps.requests.decide(requestId, decision, now, claims.consent_hash);
   if (!result.ok) throw transitionError(result);
 
-  await deps.jobs.add([jobFor('complete-request', { requestId })]);
+  // The other devices' prompts are closed by a job, so this answer does not wait for the push service.
+  await deps.jobs.add([jobFor('complete-request', { requestId }), ...closePromptJobs(deps, requestId)]);
   deps.logger.info({ requestId, deviceId: device.deviceId, action: claims.action }, 'decision recorded');
   return { requestId, status: claims.action === 'approve' ? 'approved' : 'denied' };
 }

@@ -17,6 +17,8 @@ export const jobPolicies: Record<JobName, RetryPolicy> = {
   'deliver-prompt': { attempts: 8, baseDelayMs: 250, maxDelayMs: 10_000 },
   'complete-request': { attempts: 200, baseDelayMs: 250, maxDelayMs: 15_000 },
   'expire-request': { attempts: 10, baseDelayMs: 500, maxDelayMs: 30_000 },
+  // Closing messages are best effort: a few tries over some seconds.
+  'close-prompt': { attempts: 4, baseDelayMs: 500, maxDelayMs: 5_000 },
 };
 
 /**
