@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /**
@@ -70,6 +71,14 @@ const environmentSchema = z.object({
   ACTIVATION_WINDOW_SECONDS: positiveInt(600),
 
   OPENAPI_VALIDATE_RESPONSES: booleanFromEnv.default(false),
+
+  FCM_ENABLED: booleanFromEnv.optional(),
+  FIREBASE_SERVICE_ACCOUNT_FILE: optionalString,
+  GOOGLE_APPLICATION_CREDENTIALS: optionalString,
+  FIREBASE_PROJECT_ID: optionalString,
+  FCM_NOTIFICATION_TITLE: z.string().min(1).max(200).default('Sign-in request from {client_name}'),
+  FCM_NOTIFICATION_BODY: z.string().max(500).default('Open the app to approve or deny it.'),
+  FCM_MAX_CONNECTIONS: positiveInt(32),
 });
 
 export interface BasicCredential {
@@ -99,6 +108,18 @@ export interface Config {
   requests: { ttlSeconds: number; retentionSeconds: number };
   devices: { activationCodeTtlSeconds: number; clockSkewSeconds: number };
   rateLimits: { activation: { points: number; durationSeconds: number } };
+  fcm: FcmConfig | undefined;
+}
+
+/** Push through Firebase Cloud Messaging; absent when FCM is off or not configured. */
+export interface FcmConfig {
+  /** The service-account JSON file; it is read again by firebase-admin, never kept in the config. */
+  serviceAccountFile: string;
+  projectId: string;
+  /** Texts of the visible notification; `{client_name}` is replaced by the client's name. */
+  notification: { title: string; body: string };
+  /** Most HTTPS connections to FCM at once (keep-alive, reused between prompts). */
+  maxConnections: number;
 }
 
 export class ConfigError extends Error {
@@ -137,6 +158,47 @@ function secureAuthConfig(env: z.infer<typeof environmentSchema>, problems: stri
   };
 }
 
+/**
+ * FCM is on when a service-account file is named (FIREBASE_SERVICE_ACCOUNT_FILE, else
+ * GOOGLE_APPLICATION_CREDENTIALS) unless FCM_ENABLED=false. The file is read here only to fail the
+ * start early with a clear message and to take the project id from it; its key is not kept.
+ */
+function fcmConfig(env: z.infer<typeof environmentSchema>, problems: string[]): FcmConfig | undefined {
+  if (env.FCM_ENABLED === false) return undefined;
+  const variable = env.FIREBASE_SERVICE_ACCOUNT_FILE !== undefined ? 'FIREBASE_SERVICE_ACCOUNT_FILE' : 'GOOGLE_APPLICATION_CREDENTIALS';
+  const file = env.FIREBASE_SERVICE_ACCOUNT_FILE ?? env.GOOGLE_APPLICATION_CREDENTIALS;
+  if (file === undefined) {
+    if (env.FCM_ENABLED === true) problems.push('FCM_ENABLED: is true but neither FIREBASE_SERVICE_ACCOUNT_FILE nor GOOGLE_APPLICATION_CREDENTIALS is set');
+    return undefined;
+  }
+  let account: Record<string, unknown>;
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not a JSON object');
+    account = parsed as Record<string, unknown>;
+  } catch (error) {
+    const reason = error instanceof SyntaxError ? 'not valid JSON' : ((error as NodeJS.ErrnoException).code ?? (error as Error).message);
+    problems.push(`${variable}: cannot read a service-account JSON file there (${reason}); set FCM_ENABLED=false to run without push`);
+    return undefined;
+  }
+  const text = (key: string): string | undefined => (typeof account[key] === 'string' && account[key] !== '' ? account[key] : undefined);
+  if (text('client_email') === undefined || text('private_key') === undefined) {
+    problems.push(`${variable}: is not a service-account key file (client_email and private_key are required)`);
+    return undefined;
+  }
+  const projectId = env.FIREBASE_PROJECT_ID ?? text('project_id');
+  if (projectId === undefined) {
+    problems.push(`FIREBASE_PROJECT_ID: is required because ${variable} names no project_id`);
+    return undefined;
+  }
+  return {
+    serviceAccountFile: file,
+    projectId,
+    notification: { title: env.FCM_NOTIFICATION_TITLE, body: env.FCM_NOTIFICATION_BODY },
+    maxConnections: env.FCM_MAX_CONNECTIONS,
+  };
+}
+
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const parsed = environmentSchema.safeParse(source);
   if (!parsed.success) {
@@ -147,6 +209,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const env = parsed.data;
   const problems: string[] = [];
   const secureAuth = secureAuthConfig(env, problems);
+  const fcm = fcmConfig(env, problems);
 
   if (env.NODE_ENV === 'production') {
     if (env.REDIS_URL === undefined) problems.push('REDIS_URL: is required when NODE_ENV=production');
@@ -177,5 +240,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     requests: { ttlSeconds: env.REQUEST_TTL_SECONDS, retentionSeconds: env.REQUEST_RETENTION_SECONDS },
     devices: { activationCodeTtlSeconds: env.ACTIVATION_CODE_TTL_SECONDS, clockSkewSeconds: env.CLOCK_SKEW_SECONDS },
     rateLimits: { activation: { points: env.ACTIVATION_MAX_ATTEMPTS, durationSeconds: env.ACTIVATION_WINDOW_SECONDS } },
+    fcm,
   };
 }
