@@ -43,7 +43,8 @@ export async function deliverPrompt(
   for (const device of due) {
     if (!handled.has(device.deviceId)) records.push({ channel: POLL_CHANNEL, result: 'skipped', deviceId: device.deviceId, at: deps.clock.now() });
   }
-  for (const record of records) await deps.requests.addDelivery(requestId, record);
+  // Concurrently: one record per device in this round, so their order does not matter.
+  await Promise.all(records.map((record) => deps.requests.addDelivery(requestId, record)));
   deps.logger.info(
     { requestId, attempt: context.attempt, deliveries: records.map(({ channel, result }) => `${channel}:${result}`) },
     'prompt delivered',
