@@ -23,7 +23,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { Agent } from 'node:https';
+import { Agent, type AgentOptions } from 'node:https';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +65,8 @@ export interface FcmStandInOptions {
 
 export interface FcmStandIn {
   readonly projectId: string;
+  /** Loopback port of the stand-in (an agent for another thread: `new LoopbackAgent(port)`). */
+  readonly port: number;
   readonly clientEmail: string;
   /** Path of the fake service-account JSON (throwaway RSA key); give it as FIREBASE_SERVICE_ACCOUNT_FILE. */
   readonly serviceAccountFile: string;
@@ -110,9 +112,12 @@ export const FCM_FAILURES: Record<FcmFailure, ScriptedFcmAnswer> = {
 };
 
 /** An HTTPS agent that connects every request to the stand-in's loopback port (plain TCP). */
-class LoopbackAgent extends Agent {
-  constructor(private readonly port: number) {
-    super({ keepAlive: true });
+export class LoopbackAgent extends Agent {
+  constructor(
+    private readonly port: number,
+    options: AgentOptions = {},
+  ) {
+    super({ keepAlive: true, ...options });
   }
 
   override createConnection(): Socket {
@@ -221,10 +226,12 @@ export async function startFcmStandIn(options: FcmStandInOptions = {}): Promise<
   }
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const agent = new LoopbackAgent((server.address() as AddressInfo).port);
+  const port = (server.address() as AddressInfo).port;
+  const agent = new LoopbackAgent(port);
 
   return {
     projectId,
+    port,
     clientEmail,
     serviceAccountFile,
     agent,
