@@ -1,3 +1,4 @@
+import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
@@ -182,8 +183,15 @@ function fcmConfig(env: z.infer<typeof environmentSchema>, problems: string[]): 
     return undefined;
   }
   const text = (key: string): string | undefined => (typeof account[key] === 'string' && account[key] !== '' ? account[key] : undefined);
-  if (text('client_email') === undefined || text('private_key') === undefined) {
+  const privateKey = text('private_key');
+  if (text('client_email') === undefined || privateKey === undefined) {
     problems.push(`${variable}: is not a service-account key file (client_email and private_key are required)`);
+    return undefined;
+  }
+  try {
+    createPrivateKey(privateKey);
+  } catch {
+    problems.push(`${variable}: private_key is not a PEM private key`);
     return undefined;
   }
   const projectId = env.FIREBASE_PROJECT_ID ?? text('project_id');

@@ -1,4 +1,5 @@
 /** FCM settings: when push is on, where the project id comes from, and clear refusals naming the variable. */
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { ConfigError, loadConfig } from '../../src/config/config.js';
 
 let folder: string;
 let accountFile: string;
-const PRIVATE_KEY = '-----BEGIN PRIVATE KEY-----\nnot-a-real-key-but-a-secret\n-----END PRIVATE KEY-----\n';
+const PRIVATE_KEY = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
 
 beforeAll(() => {
   folder = mkdtempSync(join(tmpdir(), 'fcm-config-'));
@@ -62,7 +63,12 @@ describe('FCM configuration', () => {
     writeFileSync(notJson, PRIVATE_KEY);
     const [notJsonProblem] = problemsOf({ GOOGLE_APPLICATION_CREDENTIALS: notJson });
     expect(notJsonProblem).toMatch(/^GOOGLE_APPLICATION_CREDENTIALS: .*not valid JSON/);
-    expect(notJsonProblem).not.toContain('secret');
+    expect(notJsonProblem).not.toContain('PRIVATE KEY');
+
+    const badKey = join(folder, 'bad-key.json');
+    writeFileSync(badKey, JSON.stringify({ project_id: 'p', client_email: 'a@b', private_key: '-----BEGIN PRIVATE KEY-----\nsecret-garbage\n-----END PRIVATE KEY-----\n' }));
+    const [badKeyProblem] = problemsOf({ FIREBASE_SERVICE_ACCOUNT_FILE: badKey });
+    expect(badKeyProblem).toBe('FIREBASE_SERVICE_ACCOUNT_FILE: private_key is not a PEM private key');
 
     const userCredentials = join(folder, 'authorized-user.json');
     writeFileSync(userCredentials, JSON.stringify({ type: 'authorized_user', client_id: 'x', refresh_token: 'secret-refresh' }));
