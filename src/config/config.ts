@@ -79,6 +79,9 @@ const environmentSchema = z.object({
 
   ACTIVATION_MAX_ATTEMPTS: positiveInt(10),
   ACTIVATION_WINDOW_SECONDS: positiveInt(600),
+  AUDIT_MAX_EVENTS: positiveInt(100_000),
+  /** Bearer token that /metrics requires; unset: /metrics is open (keep it off the public network). */
+  METRICS_TOKEN: optionalString,
 
   OPENAPI_VALIDATE_RESPONSES: booleanFromEnv.default(false),
 
@@ -126,6 +129,10 @@ export interface Config {
   requests: { ttlSeconds: number; retentionSeconds: number };
   devices: { activationCodeTtlSeconds: number; clockSkewSeconds: number };
   rateLimits: { activation: { points: number; durationSeconds: number } };
+  /** The audit trail keeps about this many events (a capped Redis stream). */
+  audit: { maxEvents: number };
+  /** Bearer token /metrics requires, when set. */
+  metricsToken: string | undefined;
   /** The browser authenticator at /authenticator. */
   webAuthenticator: { enabled: boolean };
   /** The e-mail channel (magic links); undefined when SMTP_URL is not set. */
@@ -292,6 +299,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     requests: { ttlSeconds: env.REQUEST_TTL_SECONDS, retentionSeconds: env.REQUEST_RETENTION_SECONDS },
     devices: { activationCodeTtlSeconds: env.ACTIVATION_CODE_TTL_SECONDS, clockSkewSeconds: env.CLOCK_SKEW_SECONDS },
     rateLimits: { activation: { points: env.ACTIVATION_MAX_ATTEMPTS, durationSeconds: env.ACTIVATION_WINDOW_SECONDS } },
+    audit: { maxEvents: env.AUDIT_MAX_EVENTS },
+    metricsToken: env.METRICS_TOKEN,
     webAuthenticator: { enabled: env.WEB_AUTHENTICATOR_ENABLED ?? env.NODE_ENV !== 'production' },
     email:
       env.SMTP_URL === undefined || env.EMAIL_FROM === undefined

@@ -32,7 +32,7 @@ export function rejectionFor(request: AuthenticationRequest): Rejection {
  * ends it as failed. The transition to completed happens once, so no request has two outcomes.
  */
 export async function completeRequest(
-  deps: Pick<Dependencies, 'requests' | 'authorizationServer' | 'clock' | 'logger'>,
+  deps: Pick<Dependencies, 'requests' | 'authorizationServer' | 'clock' | 'logger' | 'audit' | 'metrics'>,
   requestId: string,
   context: JobContext,
 ): Promise<void> {
@@ -56,14 +56,19 @@ export async function completeRequest(
     const nextTryAt = now + (error.retryAfterMs ?? 0);
     if (error.retryable && !context.isLastAttempt && nextTryAt < request.expiresAt) {
       log.warn({ attempt: context.attempt, reason: error.message }, 'authorization server not reached; will retry');
+      deps.metrics.completionAttempts.inc({ result: 'retry' });
       throw new RetryLaterError(error.message, error.retryAfterMs);
     }
     await deps.requests.complete(requestId, { result: 'failed', attempts: context.attempt, completedAt: now, error: error.message });
     log.error({ attempt: context.attempt, reason: error.message }, 'the outcome could not be reported; request failed');
+    await deps.audit.record({ type: 'completion.failed', at: now, requestId, actor: 'service', reason: error.message, ...userOf(request) });
     return;
   }
 
   const result = request.status === 'approved' ? 'accepted' : 'rejected';
-  await deps.requests.complete(requestId, { result, attempts: context.attempt, completedAt: deps.clock.now() });
-  log.info({ result, attempt: context.attempt }, 'outcome reported to the authorization server');
+  const completedAt = deps.clock.now();
+  await deps.requests.complete(requestId, { result, attempts: context.attempt, completedAt });
+  await deps.audit.record({ type: 'completion.succeeded', at: completedAt, requestId, actor: 'service', outcome: result, ...userOf(request) });
 }
+
+const userOf = (request: AuthenticationRequest): { userId?: string } => (request.userId !== null ? { userId: request.userId } : {});

@@ -22,7 +22,7 @@ const SINGLE_RUN: JobContext = { attempt: 1, isLastAttempt: true };
  * the request at once so the authorization server does not wait for the expiry.
  */
 export async function deliverPrompt(
-  deps: Pick<Dependencies, 'requests' | 'devices' | 'notifiers' | 'jobs' | 'clock' | 'logger' | 'users'> &
+  deps: Pick<Dependencies, 'requests' | 'devices' | 'notifiers' | 'jobs' | 'clock' | 'logger' | 'users' | 'audit'> &
     Partial<Pick<Dependencies, 'email' | 'config'>>,
   requestId: string,
   context: JobContext = SINGLE_RUN,
@@ -49,9 +49,21 @@ export async function deliverPrompt(
   }
   // Concurrently: one record per device in this round, so their order does not matter.
   await Promise.all(records.map((record) => deps.requests.addDelivery(requestId, record)));
-  deps.logger.info(
-    { requestId, attempt: context.attempt, deliveries: records.map(({ channel, result }) => `${channel}:${result}`) },
-    'prompt delivered',
+  // Devices left to poll are not deliveries; they show in the request's records only.
+  const attempts = records.filter((record) => record.result !== 'skipped');
+  await Promise.all(
+    attempts.map((record) =>
+      deps.audit.record({
+        type: record.result === 'sent' ? 'prompt.delivered' : 'prompt.failed',
+        at: record.at,
+        requestId,
+        userId: request.userId ?? undefined,
+        channel: record.channel,
+        actor: 'service',
+        ...(record.deviceId !== undefined ? { deviceId: record.deviceId } : {}),
+        ...(record.errorCode !== undefined ? { reason: record.errorCode } : {}),
+      }),
+    ),
   );
 
   if (records.some((record) => record.result === 'sent' && record.channel !== POLL_CHANNEL)) {
