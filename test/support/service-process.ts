@@ -20,6 +20,8 @@ export interface ServiceProcessOptions {
   keyPrefix?: string;
   /** What devices reach the service at (default: its own address); instances behind one balancer share it. */
   publicUrl?: string;
+  /** Port to listen on (default: a free one). */
+  port?: number;
   env?: Record<string, string>;
 }
 
@@ -47,7 +49,7 @@ function redisEnv(redis: ServiceProcessOptions['redis']): Record<string, string>
 
 export async function startServiceProcess(options: ServiceProcessOptions): Promise<ServiceProcess> {
   const serves = options.role !== 'worker';
-  const port = serves ? await freePort() : 0;
+  const port = serves ? (options.port ?? (await freePort())) : 0;
   const url = serves ? `http://127.0.0.1:${port}` : undefined;
   const child: ChildHandle = spawnTypeScript(options.name, 'src/main.ts', {
     env: {
