@@ -11,7 +11,7 @@ type AdminClient = Pick<TestService, 'admin' | 'createUser'>;
 export interface AdminRequestView {
   request_id: string;
   status: string;
-  deliveries: Array<{ channel: string; result: string; device_id?: string }>;
+  deliveries: Array<{ channel: string; result: string; device_id?: string; message?: string; error_code?: string }>;
   outcome?: { result: string; attempts: number; error?: string };
   decision?: { action: string };
   expires_at: string;
