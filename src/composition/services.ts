@@ -11,7 +11,7 @@ import { MemoryRequests } from '../adapters/memory/memory-requests.js';
 import { MemoryUsers } from '../adapters/memory/memory-users.js';
 import { BullMqJobQueue, BullMqJobWorker } from '../adapters/redis/bullmq-jobs.js';
 import { RedisAccounts } from '../adapters/redis/redis-accounts.js';
-import { createRedisConnection, isRedisUnavailable, type RedisConnection } from '../adapters/redis/redis-client.js';
+import { connectionSettingsFor, createRedisConnection, isRedisUnavailable, type RedisConnection } from '../adapters/redis/redis-client.js';
 import { RedisActivationCodes, RedisDevices, RedisReplayCache } from '../adapters/redis/redis-devices.js';
 import { RedisKeys } from '../adapters/redis/redis-keys.js';
 import { RedisRequests } from '../adapters/redis/redis-requests.js';
@@ -165,7 +165,8 @@ export async function buildServices(config: Config, logger: Logger, overrides: S
   }
 
   const keys = new RedisKeys(config.redis.keyPrefix);
-  const settings = { url: config.redis.url };
+  // One server or a cluster: every connection below (store, queue, worker, rate limiters) follows it.
+  const settings = connectionSettingsFor(config.redis);
   const redis: RedisConnection = createRedisConnection(settings, 'fail-fast');
   const queueConnection = createRedisConnection(settings, 'fail-fast');
   const workerConnection = createRedisConnection(settings, 'patient');
@@ -174,7 +175,7 @@ export async function buildServices(config: Config, logger: Logger, overrides: S
     connection.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
   }
   const jobs = new BullMqJobQueue(queueConnection, keys.queuePrefix, logger.child({ component: 'jobs' }));
-  const worker = new BullMqJobWorker(workerConnection, keys.queuePrefix, logger.child({ component: 'jobs' }));
+  const worker = new BullMqJobWorker(workerConnection, keys.queuePrefix, logger.child({ component: 'jobs' }), undefined, config.jobs.lockSeconds * 1000);
   const devices = new RedisDevices(redis, keys);
   const push = notifiersFor(config, logger, devices, clock, overrides);
   const limiter = (name: string): RateLimiterAbstract =>

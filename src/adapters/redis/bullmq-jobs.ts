@@ -63,6 +63,8 @@ export class BullMqJobWorker implements JobWorker {
     private readonly prefix: string,
     private readonly logger: Logger,
     private readonly concurrency = 16,
+    /** A running job's lock (renewed at half of it); a dead worker's jobs are taken over after one to two of these. */
+    private readonly lockDurationMs = 30_000,
   ) {}
 
   async start(handlers: JobHandlers): Promise<void> {
@@ -88,6 +90,9 @@ export class BullMqJobWorker implements JobWorker {
         connection: this.connection,
         prefix: this.prefix,
         concurrency: this.concurrency,
+        lockDuration: this.lockDurationMs,
+        // Stalled jobs (their worker died) are looked for as often as a lock lasts.
+        stalledInterval: this.lockDurationMs,
         settings: {
           backoffStrategy: (attemptsMade, _type, error, job) => {
             const name = job?.name ?? '';
