@@ -49,7 +49,11 @@ export async function deliverPrompt(
   }
   // Concurrently: one record per device in this round, so their order does not matter.
   await Promise.all(records.map((record) => deps.requests.addDelivery(requestId, record)));
-  // Devices left to poll are not deliveries; they show in the request's records only.
+  deps.logger.info(
+    { requestId, attempt: context.attempt, deliveries: records.map(({ channel, result }) => `${channel}:${result}`) },
+    'prompt delivered',
+  );
+  // Devices left to poll are not deliveries: the audit trail records push and e-mail attempts only.
   const attempts = records.filter((record) => record.result !== 'skipped');
   await Promise.all(
     attempts.map((record) =>

@@ -105,7 +105,7 @@ describe('two instances on one Redis', () => {
 
     // Both instances answered HTTP requests and both ran jobs.
     expect(balancer.served.every((count) => count > 0)).toBe(true);
-    const completionsPerInstance = instances.map((instance) => logged(instance, 'outcome reported to the authorization server'));
+    const completionsPerInstance = instances.map((instance) => logged(instance, 'audit completion.succeeded'));
     const preparedPerInstance = instances.map((instance) => logged(instance, 'request ready for devices'));
     expect(completionsPerInstance.reduce((sum, count) => sum + count, 0)).toBe(USERS * REQUESTS_PER_USER);
     expect(preparedPerInstance.reduce((sum, count) => sum + count, 0)).toBe(USERS * REQUESTS_PER_USER);

@@ -156,7 +156,7 @@ describe.each(['redis', 'memory'] as const)('SIGTERM to a ROLE=all process on th
 
     heldAccept!.proceed();
     expect(await exitCodeOf(service)).toBe(0);
-    expect(service.output()).toContain('"msg":"outcome reported to the authorization server"');
+    expect(service.output()).toContain('"msg":"audit completion.succeeded"');
     expect(service.output()).toContain('"msg":"stopped"');
     expect(deliveredDecisions(secureAuth, login_id)).toEqual([expect.objectContaining({ kind: 'accept', status: 200 })]);
     if (store === 'redis') {
