@@ -24,7 +24,12 @@ export interface E2eStack extends Stack {
   settings: StackSettings;
 }
 
-export async function startE2eStack(serviceEnv: Record<string, string> = {}): Promise<E2eStack> {
+/**
+ * `requestTtlSeconds` sets both the service's and the authorization server's request lifetime
+ * (default {@link REQUEST_TTL_SECONDS}); a person-paced flow, such as a page polling every 2 s, needs more.
+ */
+export async function startE2eStack(serviceEnv: Record<string, string> = {}, options: { requestTtlSeconds?: number } = {}): Promise<E2eStack> {
+  const requestTtlSeconds = options.requestTtlSeconds ?? REQUEST_TTL_SECONDS;
   const [servicePort, authorizationServerPort, notificationPort] = [await freePort(), await freePort(), await freePort()];
   const notificationEndpoint = `https://127.0.0.1:${notificationPort}/ciba/notification`;
   const settings: StackSettings = {
@@ -41,11 +46,11 @@ export async function startE2eStack(serviceEnv: Record<string, string> = {}): Pr
     ],
     serviceEnv: {
       LOG_LEVEL: 'debug',
-      REQUEST_TTL_SECONDS: String(REQUEST_TTL_SECONDS),
+      REQUEST_TTL_SECONDS: String(requestTtlSeconds),
       OPENAPI_VALIDATE_RESPONSES: 'true',
       ...serviceEnv,
     },
-    cibaExpirySeconds: REQUEST_TTL_SECONDS,
+    cibaExpirySeconds: requestTtlSeconds,
     pollIntervalSeconds: 1,
     authorizationServerLogLevel: 'debug',
   };
@@ -75,7 +80,7 @@ export async function startE2eStack(serviceEnv: Record<string, string> = {}): Pr
 }
 
 /** Problems the development authorization server logged about what the service sent it. */
-function contractComplaints(stack: Stack): string[] {
+export function contractComplaints(stack: Stack): string[] {
   return stack.authorizationServer
     .output()
     .split('\n')
