@@ -1,11 +1,14 @@
 /**
- * The newcomer's path, as processes: `npm run demo`, then the device and consumption-device commands
- * exactly as the demo prints them (on free ports, so the printed lines carry the port flags).
+ * The newcomer's path, as processes: `npm run demo`, then what it prints — the web authenticator URL and
+ * activation code opened in Debian's Chromium, and the device and consumption-device commands exactly as
+ * printed (on free ports, so the printed lines carry the port flags).
  */
 import { rm } from 'node:fs/promises';
 import { DEMO } from '../../dev/demo-settings.js';
 import { freePort, spawnTypeScript, type ChildHandle } from '../../dev/support/processes.js';
 import { seedUser } from '../../dev/support/stack.js';
+import { launchChromium, pageErrors, saveScreenshot } from '../support/browser.js';
+import { serveLogosLocally } from '../support/web-fixtures.js';
 
 /** Splits a printed command line into words (double quotes group words, as a shell does). */
 function shellWords(line: string): string[] {
@@ -73,6 +76,36 @@ describe('npm run demo, then the commands it prints', () => {
     if (line === undefined) throw new Error(`the demo printed no line matching ${pattern}\n${demo.output()}`);
     return line;
   };
+
+  it('the printed web authenticator URL and code enrol Chromium; Approve there → the cd command prints tokens for the demo user', async () => {
+    const [, url, code] = /^\s*Open (\S+) and enter activation code (\S+)$/m.exec(demo.output()) ?? [];
+    expect(url).toBe(`http://127.0.0.1:${env['DEMO_SERVICE_PORT']}/authenticator`);
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 480, height: 640 } });
+      page.setDefaultTimeout(15_000);
+      await serveLogosLocally(page.context());
+      const errors = pageErrors(page);
+      await page.goto(url ?? '');
+      await page.getByLabel('Activation code').fill(code ?? '');
+      await page.getByRole('button', { name: 'Enrol' }).click();
+      await page.getByText('Signed in as alice').waitFor();
+
+      const cd = commandFrom(printed(/npm run cd -- --login-hint alice/), env);
+      running.push(cd);
+      const card = page.getByRole('article', { name: DEMO.pollClient.name });
+      await card.waitFor();
+      expect(await card.innerText()).toContain('Pay 50 EUR');
+      await saveScreenshot(page, 'docs/demo-web-authenticator.png');
+      await card.getByRole('button', { name: 'Approve' }).click();
+
+      expect(await finished(cd)).toBe(0);
+      expect(cd.output()).toContain('"sub": "alice"');
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 90_000);
 
   it('approve on the device command → the cd command prints tokens for the demo user, in poll and ping mode', async () => {
     const device = commandFrom(printed(/npm run device -- --activation-code \S+ --approve/), env);
