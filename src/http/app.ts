@@ -14,6 +14,7 @@ import { deviceAuth } from './middleware/device-auth.js';
 import { adminRoutes } from './routes/admin.js';
 import { authorizationServerRoutes } from './routes/authorization-server.js';
 import { deviceRoutes } from './routes/device.js';
+import { cacheOpenApiRouteRegexps } from './openapi-route-cache.js';
 import { webRoutes, withoutUrlSecrets } from './routes/web.js';
 
 export interface HttpDependencies extends Dependencies {
@@ -76,6 +77,8 @@ export function createApp(deps: HttpDependencies): Express {
     else void authenticateDevice(req, res, next);
   });
 
+  // The validator would otherwise compile the documented paths again on every request.
+  cacheOpenApiRouteRegexps();
   app.use(
     OpenApiValidator.middleware({
       apiSpec: specPath,

@@ -1,0 +1,145 @@
+/** The Markdown that `npm run bench` prints: machine, options, one table per section, targets. */
+import type { FlowRow } from './flow-latency.js';
+import type { HttpRow } from './http-endpoints.js';
+import type { MemoryBreakdown, MemoryReport } from './redis-memory.js';
+
+export interface Machine {
+  cpus: number;
+  cpuModel: string;
+  memoryGiB: number;
+  node: string;
+  redis: string;
+  commit: string;
+  date: string;
+}
+
+export interface BenchReport {
+  machine: Machine;
+  options: Record<string, unknown>;
+  loadBefore: number;
+  loadAfter?: number;
+  http?: HttpRow[];
+  memory?: MemoryReport;
+  flow?: FlowRow[];
+}
+
+const ms = (value: number): string => (Number.isFinite(value) ? value.toFixed(value < 10 ? 2 : 1) : '–');
+const int = (value: number): string => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-GB') : '–');
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
+};
+
+function httpTables(rows: HttpRow[]): string[] {
+  const lines: string[] = [];
+  lines.push('### Every run', '');
+  lines.push('| scenario | endpoint | target | mode | req/s | p50 ms | p99 ms | max ms | non-2xx / errors | load |');
+  lines.push('| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const row of rows) {
+    const mode = row.mode === 'max' ? `closed, ${row.connections} conn.` : `open, ${int(row.rate ?? 0)}/s`;
+    const r = row.result;
+    lines.push(
+      `| ${row.scenario} | \`${row.endpoint}\` | ${row.target} | ${mode} | ${int(r.requestsPerSecond)} | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(r.max)} | ${r.non2xx} / ${r.errors} | ${r.load.toFixed(2)} |`,
+    );
+  }
+  lines.push('', '### Against the targets (medians of the closed-loop rounds)', '');
+  lines.push('| scenario | endpoint | service req/s | baseline req/s | ratio (≥ 0.7) | service p50 / p99 ms | baseline p50 / p99 ms | service p99 at half its max (< 10 ms) |');
+  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const groups = new Map<string, HttpRow[]>();
+  for (const row of rows) {
+    const key = `${row.scenario}\u0000${row.endpoint}`;
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  for (const [key, group] of groups) {
+    const [scenario, endpoint] = key.split('\u0000');
+    const pick = (target: 'service' | 'baseline', mode: 'max' | 'half'): HttpRow[] => group.filter((row) => row.target === target && row.mode === mode);
+    const service = pick('service', 'max');
+    const baseline = pick('baseline', 'max');
+    const serviceRps = median(service.map((row) => row.result.requestsPerSecond));
+    const baselineRps = median(baseline.map((row) => row.result.requestsPerSecond));
+    const ratio = serviceRps / baselineRps;
+    const half = pick('service', 'half')[0]?.result.p99 ?? Number.NaN;
+    const mark = (ok: boolean): string => (ok ? '✅' : '❌');
+    lines.push(
+      `| ${scenario} | \`${endpoint}\` | ${int(serviceRps)} | ${int(baselineRps)} | ${ratio.toFixed(2)} ${mark(ratio >= 0.7)} | ${ms(median(service.map((r) => r.result.p50)))} / ${ms(median(service.map((r) => r.result.p99)))} | ${ms(median(baseline.map((r) => r.result.p50)))} / ${ms(median(baseline.map((r) => r.result.p99)))} | ${ms(half)} ${mark(half < 10)} |`,
+    );
+  }
+  return lines;
+}
+
+const PER_DEVICE = ['device', 'devices', 'active', 'dtok'];
+const PER_USER = ['user', 'id'];
+
+function bytesOf(breakdown: MemoryBreakdown, kinds: (kind: string) => boolean): number {
+  return Object.entries(breakdown)
+    .filter(([kind]) => kinds(kind))
+    .reduce((sum, [, entry]) => sum + entry.bytes, 0);
+}
+
+function memoryTables(memory: MemoryReport): string[] {
+  const n = memory.count;
+  const lines: string[] = [];
+  const minus = (after: MemoryBreakdown, before: MemoryBreakdown): MemoryBreakdown => {
+    const result: MemoryBreakdown = {};
+    for (const [kind, entry] of Object.entries(after)) {
+      const earlier = before[kind] ?? { keys: 0, bytes: 0 };
+      if (entry.bytes !== earlier.bytes || entry.keys !== earlier.keys) result[kind] = { keys: entry.keys - earlier.keys, bytes: entry.bytes - earlier.bytes };
+    }
+    return result;
+  };
+  const started = minus(memory.afterStart, memory.afterEnrolment);
+  const pending = minus(memory.whilePending, memory.afterEnrolment);
+  const kinds = [...new Set([...Object.keys(memory.afterEnrolment), ...Object.keys(started), ...Object.keys(pending)])].sort();
+  lines.push(`${n} users, one phone each, one request each. Bytes per device / per request (\`MEMORY USAGE … SAMPLES 0\`, summed by kind of key, ÷ ${n}):`, '');
+  lines.push('| kind of key | after enrolment (per user) | request after start | request while pending (prepared) |');
+  lines.push('| --- | ---: | ---: | ---: |');
+  for (const kind of kinds) {
+    const cell = (breakdown: MemoryBreakdown): string => {
+      const entry = breakdown[kind];
+      return entry === undefined ? '' : `${int(entry.bytes / n)} (${entry.keys} keys)`;
+    };
+    lines.push(`| \`${kind}\` | ${cell(memory.afterEnrolment)} | ${cell(started)} | ${cell(pending)} |`);
+  }
+  const isEvents = (kind: string): boolean => kind === 'queue: events';
+  const device = bytesOf(memory.afterEnrolment, (kind) => PER_DEVICE.includes(kind)) / n;
+  const user = bytesOf(memory.afterEnrolment, (kind) => PER_USER.includes(kind)) / n;
+  const startedTotal = bytesOf(started, (kind) => !isEvents(kind)) / n;
+  const pendingTotal = bytesOf(pending, (kind) => !isEvents(kind)) / n;
+  const pendingRecord = bytesOf(pending, (kind) => ['req', 'pending', 'notified'].includes(kind)) / n;
+  lines.push('');
+  lines.push('| figure | MEMORY USAGE sum | used_memory growth | target |');
+  lines.push('| --- | ---: | ---: | --- |');
+  lines.push(`| per device (device hash, user's device index and active set, token index) | ${int(device)} B | ${int(memory.usedMemoryPerDevice)} B (with the user) | – |`);
+  lines.push(`| per user (user hash, identifier keys) | ${int(user)} B | | – |`);
+  lines.push(`| per request right after start (record, indexes, queued prepare job) | ${int(startedTotal)} B | ${int(memory.usedMemoryPerRequestAfterStart)} B | ≤ 1,024 B ${startedTotal <= 1024 ? '✅' : '❌'} |`);
+  lines.push(`| per pending request, prepared (record, indexes, its jobs) | ${int(pendingTotal)} B | ${int(memory.usedMemoryPerRequestWhilePending)} B | ≤ 1,024 B ${pendingTotal <= 1024 ? '✅' : '❌'} |`);
+  lines.push(`| … of which the request record and its index entries | ${int(pendingRecord)} B | | |`);
+  lines.push('', "BullMQ's event stream (`queue: events`, capped at about 10,000 entries whatever the load) is left out of the per-request sums.");
+  return lines;
+}
+
+function flowTable(rows: FlowRow[]): string[] {
+  const lines: string[] = [];
+  lines.push('| instances | decisions | rate /s | decision call p50 / p99 ms | 202 → accept received p50 / p99 / max ms | outcomes received | duplicates | load |');
+  lines.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const row of rows) {
+    lines.push(
+      `| ${row.instances} | ${row.requests} | ${row.rate} | ${ms(row.decisionCall.p50)} / ${ms(row.decisionCall.p99)} | ${ms(row.outcome.p50)} / ${ms(row.outcome.p99)} / ${ms(row.outcome.max)} | ${row.outcomesReceived} | ${row.duplicateOutcomes} | ${row.load.toFixed(2)} |`,
+    );
+  }
+  return lines;
+}
+
+export function formatReport(report: BenchReport): string {
+  const m = report.machine;
+  const lines: string[] = [];
+  lines.push(`## Run of ${m.date}`, '');
+  lines.push(`Machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, Redis ${m.redis}; commit ${m.commit}.`);
+  lines.push(`1-minute load average ${report.loadBefore.toFixed(2)} before, ${(report.loadAfter ?? Number.NaN).toFixed(2)} after.`);
+  lines.push(`Options: \`${JSON.stringify(report.options)}\``, '');
+  if (report.http !== undefined) lines.push('### HTTP endpoints', '', ...httpTables(report.http), '');
+  if (report.memory !== undefined) lines.push('### Redis memory', '', ...memoryTables(report.memory), '');
+  if (report.flow !== undefined) lines.push('### Decision → outcome sent', '', ...flowTable(report.flow), '');
+  return `${lines.join('\n')}\n`;
+}
