@@ -14,6 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { projectRoot } from '../src/support/project-files.js';
 import { startRedisServer } from '../test/support/redis-server.js';
 import { runFlowLatency, type FlowRow } from './flow-latency.js';
@@ -36,6 +37,8 @@ interface Options {
   endpoints: Endpoint[];
   serviceEnv: Record<string, string>;
   serviceMain: string | undefined;
+  /** `CONFIG SET name value` on the private Redis before anything runs (e.g. hash-max-listpack-value=1024). */
+  redisConfig: Array<[string, string]>;
   memoryRequests: number;
   flowRequests: number;
   flowRate: number;
@@ -73,6 +76,13 @@ function parseOptions(argv: string[]): Options {
       }),
     ),
     serviceMain: value('service-main'),
+    redisConfig: argv
+      .flatMap((arg, index) => (arg === '--redis-config' ? [argv[index + 1] ?? ''] : []))
+      .map((pair) => {
+        const equals = pair.indexOf('=');
+        if (equals <= 0) throw new Error(`--redis-config takes NAME=VALUE, got ${pair}`);
+        return [pair.slice(0, equals), pair.slice(equals + 1)] as [string, string];
+      }),
     memoryRequests: Number(value('memory-requests') ?? 500),
     flowRequests: Number(value('flow-requests') ?? 400),
     flowRate: Number(value('flow-rate') ?? 20),
@@ -114,6 +124,11 @@ async function main(): Promise<void> {
   const resultsDir = join(projectRoot(), 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   log(`private redis-server at ${redis.url}`);
+  if (options.redisConfig.length > 0) {
+    const admin = new Redis(redis.url);
+    for (const [name, setting] of options.redisConfig) await admin.config('SET', name, setting);
+    await admin.quit();
+  }
   try {
     if (options.sections.has('http')) {
       const keyPrefix = 'bench-http:';
