@@ -49,8 +49,10 @@ export interface HttpBenchOptions {
 }
 
 const median = (values: number[]): number => {
+  if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
 
 const cpuOf = (targets: ServiceProcess[]): number => targets.reduce((sum, target) => sum + cpuTimeMs(target.pid), 0);

@@ -3,7 +3,8 @@
  * were answered, over keep-alive connections. autocannon's `overallRate` is not used for this: it
  * gives each connection a quota per second that the connection sends back to back at the top of every
  * second, so "half the rate" is a saturating burst followed by silence, and its latencies are those
- * of a saturated server.
+ * of a saturated server. Free sockets are reused most recent first, so few sit idle long enough for
+ * the server's keep-alive timeout to close them under a request (which would count as an error).
  */
 import http from 'node:http';
 import { loadavg } from 'node:os';
@@ -27,7 +28,7 @@ export interface PacedResult extends LoadResult {
 
 export async function runPaced(spec: PacedSpec): Promise<PacedResult> {
   const load = loadavg()[0] ?? 0;
-  const agents = spec.urls.map(() => new http.Agent({ keepAlive: true, maxSockets: 256 }));
+  const agents = spec.urls.map(() => new http.Agent({ keepAlive: true, maxSockets: 256, scheduling: 'lifo' }));
   const targets = spec.urls.map((url) => new URL(url));
   const latencies: number[] = [];
   let non2xx = 0;

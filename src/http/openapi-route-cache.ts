@@ -4,8 +4,22 @@ import { dirname } from 'node:path';
 type CompilePath = (path: unknown, options?: unknown) => unknown;
 
 const MEMOISED = Symbol.for('ciba.openapi-route-cache');
-/** Documented paths × option sets: a few dozen. The cap only guards against an unexpected caller. */
-const MAX_ENTRIES = 1000;
+/** The documented paths: a few dozen. The cap only guards against an unexpected caller. */
+const MAX_PATHS = 1000;
+
+/**
+ * Where the result for these options goes in a path's slots: the validator passes `{ sensitive, strict }`
+ * (booleans). Anything else is not cached. The lookup stays cheap: the path strings are the
+ * validator's own, whose hashes V8 keeps, and no key string is built per call.
+ */
+function optionSlot(options: unknown): number | undefined {
+  if (options === undefined) return 0;
+  if (typeof options !== 'object' || options === null) return undefined;
+  for (const name in options) if (name !== 'sensitive' && name !== 'strict') return undefined;
+  const { sensitive, strict } = options as { sensitive?: unknown; strict?: unknown };
+  if ((sensitive !== undefined && typeof sensitive !== 'boolean') || (strict !== undefined && typeof strict !== 'boolean')) return undefined;
+  return 1 + (sensitive === true ? 1 : 0) + (strict === true ? 2 : 0);
+}
 
 /**
  * express-openapi-validator 5 finds the OpenAPI operation of each request by compiling the documented
@@ -31,16 +45,18 @@ export function cacheOpenApiRouteRegexps(): boolean {
   if (typeof original !== 'function') return false;
   if (original[MEMOISED] === true) return true;
 
-  const compiled = new Map<string, unknown>();
+  const compiled = new Map<string, unknown[]>();
   const memoised = Object.assign(
     (path: unknown, options?: unknown): unknown => {
-      if (typeof path !== 'string') return original(path, options);
-      const key = `${path}\u0000${JSON.stringify(options ?? {})}`;
-      const known = compiled.get(key);
-      if (known !== undefined) return known;
-      const result = original(path, options);
-      if (compiled.size < MAX_ENTRIES) compiled.set(key, result);
-      return result;
+      const slot = optionSlot(options);
+      if (typeof path !== 'string' || slot === undefined) return original(path, options);
+      let slots = compiled.get(path);
+      if (slots === undefined) {
+        if (compiled.size >= MAX_PATHS) return original(path, options);
+        slots = [];
+        compiled.set(path, slots);
+      }
+      return (slots[slot] ??= original(path, options));
     },
     { [MEMOISED]: true as const },
   );

@@ -51,6 +51,12 @@ describe('OpenAPI route regexps', () => {
     expect(first.keys.map((key) => key.name)).toEqual(['request_id']);
     const strict = validatorsPathToRegexp.pathToRegexp('/device/v1/requests/:request_id', { sensitive: true, strict: true });
     expect(strict).not.toBe(first);
+    expect(validatorsPathToRegexp.pathToRegexp('/device/v1/requests/:request_id', { sensitive: true, strict: true })).toBe(strict);
+    expect(strict.regexp.exec('/DEVICE/v1/requests/abc')).toBeNull();
+    // Options the validator does not pass are compiled every time, as without the cache.
+    const other = validatorsPathToRegexp.pathToRegexp('/device/v1/requests/:request_id', { end: false });
+    expect(validatorsPathToRegexp.pathToRegexp('/device/v1/requests/:request_id', { end: false })).not.toBe(other);
+    expect(other.regexp.exec('/device/v1/requests/abc/decision')?.[1]).toBe('abc');
   });
 
   it('is installed once however many apps are built', () => {
