@@ -130,11 +130,11 @@ function memoryTables(memory: MemoryReport): string[] {
 
 function flowTable(rows: FlowRow[]): string[] {
   const lines: string[] = [];
-  lines.push('| instances | decisions | rate /s | decision call p50 / p99 ms | 202 → accept received p50 / p99 / max ms | outcomes received | duplicates | load |');
-  lines.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  lines.push('| instances | requests | rate /s | start call p50 / p99 ms | start → push received p50 / p99 / max ms | pushed | decision call p50 / p99 ms | 202 → accept received p50 / p99 / max ms | outcomes | duplicate outcomes | load |');
+  lines.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const row of rows) {
     lines.push(
-      `| ${row.instances} | ${row.requests} | ${row.rate} | ${ms(row.decisionCall.p50)} / ${ms(row.decisionCall.p99)} | ${ms(row.outcome.p50)} / ${ms(row.outcome.p99)} / ${ms(row.outcome.max)} | ${row.outcomesReceived} | ${row.duplicateOutcomes} | ${row.load.toFixed(2)} |`,
+      `| ${row.instances} | ${row.requests} | ${row.rate} | ${ms(row.startCall.p50)} / ${ms(row.startCall.p99)} | ${ms(row.push.p50)} / ${ms(row.push.p99)} / ${ms(row.push.max)} | ${row.pushesReceived} | ${ms(row.decisionCall.p50)} / ${ms(row.decisionCall.p99)} | ${ms(row.outcome.p50)} / ${ms(row.outcome.p99)} / ${ms(row.outcome.max)} | ${row.outcomesReceived} | ${row.duplicateOutcomes} | ${row.load.toFixed(2)} |`,
     );
   }
   return lines;
@@ -149,6 +149,6 @@ export function formatReport(report: BenchReport): string {
   lines.push(`Options: \`${JSON.stringify(report.options)}\``, '');
   if (report.http !== undefined) lines.push('#### HTTP endpoints', '', ...httpTables(report.http), '');
   if (report.memory !== undefined) lines.push('#### Redis memory', '', ...memoryTables(report.memory), '');
-  if (report.flow !== undefined) lines.push('#### Decision → outcome sent', '', ...flowTable(report.flow), '');
+  if (report.flow !== undefined) lines.push('#### Start → push sent, decision → outcome sent', '', ...flowTable(report.flow), '');
   return `${lines.join('\n')}\n`;
 }

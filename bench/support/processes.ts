@@ -82,7 +82,7 @@ export interface ServiceSettings {
   cpuProfileDir?: string;
   /** Where the service's JSON log lines go: a file, or nowhere ('ignore'). */
   logTo?: 'ignore' | 'inherit';
-  /** Another build's main.js, to compare builds (default: dist/src/main.js of this checkout). */
+  /** Another entry: another build's main.js to compare builds, or a .ts entry run through tsx (default: dist/src/main.js of this checkout). */
   main?: string;
 }
 
@@ -118,7 +118,8 @@ export async function startService(settings: ServiceSettings): Promise<ServicePr
   const main = settings.main ?? join(root, 'dist', 'src', 'main.js');
   if (!existsSync(main)) throw new Error('dist/src/main.js is missing: run `npm run build` first (npm run bench does)');
   const port = settings.role === 'worker' ? 0 : await freePort();
-  const nodeArgs: string[] = [];
+  // A TypeScript entry (bench/support/service-with-fcm-stand-in.ts) runs through tsx.
+  const nodeArgs: string[] = main.endsWith('.ts') ? ['--import', 'tsx'] : [];
   if (settings.cpuProfileDir !== undefined) {
     mkdirSync(settings.cpuProfileDir, { recursive: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${settings.cpuProfileDir}`, `--cpu-prof-name=${settings.name}-${Date.now()}.cpuprofile`);

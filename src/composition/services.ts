@@ -1,3 +1,4 @@
+import type { Agent } from 'node:https';
 import type { Logger } from 'pino';
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config/config.js';
@@ -19,10 +20,14 @@ import { SecureAuthClient, UnconfiguredAuthorizationServer } from '../adapters/s
 import { FileEmailTemplates } from '../adapters/email/email-templates.js';
 import { SmtpMailer } from '../adapters/email/smtp-mailer.js';
 import type { EmailChannel } from '../ports/email.js';
+import { FcmNotifier } from '../adapters/fcm/fcm-notifier.js';
+import { connectFirebaseMessaging } from '../adapters/fcm/firebase-messaging.js';
 import type { HttpDependencies } from '../http/app.js';
 import type { AccountDirectory, AccountRepository } from '../ports/accounts.js';
 import type { AuthorizationServerClient } from '../ports/authorization-server.js';
+import type { DeviceRepository } from '../ports/devices.js';
 import type { JobWorker } from '../ports/jobs.js';
+import type { Notifier } from '../ports/notifier.js';
 import { systemClock, type Clock } from '../use-cases/dependencies.js';
 
 export interface Services extends HttpDependencies {
@@ -35,6 +40,25 @@ export interface Services extends HttpDependencies {
 export interface ServiceOverrides {
   clock?: Clock;
   authorizationServer?: AuthorizationServerClient;
+  /** The HTTPS agent firebase-admin sends through (tests and benchmarks: one that leads to a local FCM stand-in). */
+  fcmAgent?: Agent;
+}
+
+interface Notifiers {
+  notifiers: Notifier[];
+  close(): Promise<void>;
+}
+
+/** Push through FCM when it is configured; without it devices learn of requests by polling. Said once, at start. */
+function notifiersFor(config: Config, logger: Logger, devices: DeviceRepository, clock: Clock, overrides: ServiceOverrides): Notifiers {
+  if (config.fcm === undefined) {
+    logger.warn('FCM is off or not configured: no push prompts; devices see requests by polling (set FIREBASE_SERVICE_ACCOUNT_FILE)');
+    return { notifiers: [], close: async () => {} };
+  }
+  const firebase = connectFirebaseMessaging(config.fcm, overrides.fcmAgent);
+  logger.info({ projectId: config.fcm.projectId }, 'push prompts through Firebase Cloud Messaging');
+  const notifier = new FcmNotifier(firebase.messaging, devices, config.fcm.notification, clock, logger.child({ component: 'fcm' }));
+  return { notifiers: [notifier], close: () => firebase.close() };
 }
 
 function authorizationServerFor(config: Config, logger: Logger): AuthorizationServerClient {
@@ -82,6 +106,7 @@ export async function buildServices(config: Config, logger: Logger, overrides: S
     const users = new MemoryUsers(devices);
     const jobs = new MemoryJobQueue(logger.child({ component: 'jobs' }));
     const accounts = new MemoryAccounts();
+    const push = notifiersFor(config, logger, devices, clock, overrides);
     return {
       config,
       logger,
@@ -94,14 +119,17 @@ export async function buildServices(config: Config, logger: Logger, overrides: S
       jobs,
       worker: jobs,
       authorizationServer,
-      notifiers: [],
+      notifiers: push.notifiers,
       ...(email !== undefined ? { email } : {}),
       accounts,
       accountDirectory: accountDirectoryFor(config, accounts),
       limiters: { activation: new RateLimiterMemory({ keyPrefix: 'activation', ...activationLimit }) },
       isUnavailable: () => false,
       ping: async () => {},
-      close: () => jobs.close(),
+      close: async () => {
+        await jobs.close();
+        await push.close();
+      },
     };
   }
 
@@ -116,6 +144,8 @@ export async function buildServices(config: Config, logger: Logger, overrides: S
   }
   const jobs = new BullMqJobQueue(queueConnection, keys.queuePrefix, logger.child({ component: 'jobs' }));
   const worker = new BullMqJobWorker(workerConnection, keys.queuePrefix, logger.child({ component: 'jobs' }));
+  const devices = new RedisDevices(redis, keys);
+  const push = notifiersFor(config, logger, devices, clock, overrides);
   const limiter = (name: string): RateLimiterAbstract =>
     new RateLimiterRedis({ storeClient: redis, keyPrefix: `${config.redis?.keyPrefix}rl:${name}`, ...activationLimit });
   const accounts = new RedisAccounts(redis, keys);
@@ -125,14 +155,14 @@ export async function buildServices(config: Config, logger: Logger, overrides: S
     logger,
     clock,
     users: new RedisUsers(redis, keys),
-    devices: new RedisDevices(redis, keys),
+    devices,
     activationCodes: new RedisActivationCodes(redis, keys),
     replayCache: new RedisReplayCache(redis, keys),
     requests: new RedisRequests(redis, keys),
     jobs,
     worker,
     authorizationServer,
-    notifiers: [],
+    notifiers: push.notifiers,
     ...(email !== undefined ? { email } : {}),
     accounts,
     accountDirectory: accountDirectoryFor(config, accounts),
@@ -144,6 +174,7 @@ export async function buildServices(config: Config, logger: Logger, overrides: S
     close: async () => {
       await worker.close();
       await jobs.close();
+      await push.close();
       await Promise.allSettled([redis.quit(), queueConnection.quit(), workerConnection.quit()]);
     },
   };

@@ -1,3 +1,5 @@
+import { createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /**
@@ -88,6 +90,13 @@ const environmentSchema = z.object({
   NOTIFY_MAX_PENDING: positiveInt(3),
   NOTIFY_MAX_PER_DAY: positiveInt(50),
   BINDING_CONFIRMATION: z.enum(['off', 'optional', 'required']).default('off'),
+  FCM_ENABLED: booleanFromEnv.optional(),
+  FIREBASE_SERVICE_ACCOUNT_FILE: optionalString,
+  GOOGLE_APPLICATION_CREDENTIALS: optionalString,
+  FIREBASE_PROJECT_ID: optionalString,
+  FCM_NOTIFICATION_TITLE: z.string().min(1).max(200).default('Sign-in request from {client_name}'),
+  FCM_NOTIFICATION_BODY: z.string().max(500).default('Open the app to approve or deny it.'),
+  FCM_MAX_CONNECTIONS: positiveInt(32),
 });
 
 export interface BasicCredential {
@@ -132,6 +141,7 @@ export interface Config {
   openBanking: { profile: 'uk' | 'brasil'; consentPagesUrl: string | undefined } | undefined;
   /** Where users' accounts come from: the bank's endpoint when `apiUrl` is set, else the admin API's store. */
   accounts: { apiUrl: string | undefined; apiToken: string | undefined; timeoutMs: number };
+  fcm: FcmConfig | undefined;
 }
 
 export type BindingConfirmationMode = 'off' | 'optional' | 'required';
@@ -143,6 +153,17 @@ export interface EmailConfig {
   fallbackAfterSeconds: number | undefined;
   /** Folder whose template files replace the built-in ones. */
   templateDir: string | undefined;
+}
+
+/** Push through Firebase Cloud Messaging; absent when FCM is off or not configured. */
+export interface FcmConfig {
+  /** The service-account JSON file; it is read again by firebase-admin, never kept in the config. */
+  serviceAccountFile: string;
+  projectId: string;
+  /** Texts of the visible notification; `{client_name}` is replaced by the client's name. */
+  notification: { title: string; body: string };
+  /** Most HTTPS connections to FCM at once (keep-alive, reused between prompts). */
+  maxConnections: number;
 }
 
 export class ConfigError extends Error {
@@ -181,6 +202,54 @@ function secureAuthConfig(env: z.infer<typeof environmentSchema>, problems: stri
   };
 }
 
+/**
+ * FCM is on when a service-account file is named (FIREBASE_SERVICE_ACCOUNT_FILE, else
+ * GOOGLE_APPLICATION_CREDENTIALS) unless FCM_ENABLED=false. The file is read here only to fail the
+ * start early with a clear message and to take the project id from it; its key is not kept.
+ */
+function fcmConfig(env: z.infer<typeof environmentSchema>, problems: string[]): FcmConfig | undefined {
+  if (env.FCM_ENABLED === false) return undefined;
+  const variable = env.FIREBASE_SERVICE_ACCOUNT_FILE !== undefined ? 'FIREBASE_SERVICE_ACCOUNT_FILE' : 'GOOGLE_APPLICATION_CREDENTIALS';
+  const file = env.FIREBASE_SERVICE_ACCOUNT_FILE ?? env.GOOGLE_APPLICATION_CREDENTIALS;
+  if (file === undefined) {
+    if (env.FCM_ENABLED === true) problems.push('FCM_ENABLED: is true but neither FIREBASE_SERVICE_ACCOUNT_FILE nor GOOGLE_APPLICATION_CREDENTIALS is set');
+    return undefined;
+  }
+  let account: Record<string, unknown>;
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not a JSON object');
+    account = parsed as Record<string, unknown>;
+  } catch (error) {
+    const reason = error instanceof SyntaxError ? 'not valid JSON' : ((error as NodeJS.ErrnoException).code ?? (error as Error).message);
+    problems.push(`${variable}: cannot read a service-account JSON file there (${reason}); set FCM_ENABLED=false to run without push`);
+    return undefined;
+  }
+  const text = (key: string): string | undefined => (typeof account[key] === 'string' && account[key] !== '' ? account[key] : undefined);
+  const privateKey = text('private_key');
+  if (text('client_email') === undefined || privateKey === undefined) {
+    problems.push(`${variable}: is not a service-account key file (client_email and private_key are required)`);
+    return undefined;
+  }
+  try {
+    createPrivateKey(privateKey);
+  } catch {
+    problems.push(`${variable}: private_key is not a PEM private key`);
+    return undefined;
+  }
+  const projectId = env.FIREBASE_PROJECT_ID ?? text('project_id');
+  if (projectId === undefined) {
+    problems.push(`FIREBASE_PROJECT_ID: is required because ${variable} names no project_id`);
+    return undefined;
+  }
+  return {
+    serviceAccountFile: file,
+    projectId,
+    notification: { title: env.FCM_NOTIFICATION_TITLE, body: env.FCM_NOTIFICATION_BODY },
+    maxConnections: env.FCM_MAX_CONNECTIONS,
+  };
+}
+
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const parsed = environmentSchema.safeParse(source);
   if (!parsed.success) {
@@ -191,6 +260,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const env = parsed.data;
   const problems: string[] = [];
   const secureAuth = secureAuthConfig(env, problems);
+  const fcm = fcmConfig(env, problems);
 
   if (env.NODE_ENV === 'production') {
     if (env.REDIS_URL === undefined) problems.push('REDIS_URL: is required when NODE_ENV=production');
@@ -239,5 +309,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         ? undefined
         : { profile: env.OPENBANKING_PROFILE, consentPagesUrl: env.SECUREAUTH_OPENBANKING_URL?.replace(/\/+$/, '') },
     accounts: { apiUrl: env.ACCOUNTS_API_URL, apiToken: env.ACCOUNTS_API_TOKEN, timeoutMs: env.ACCOUNTS_API_TIMEOUT_MS },
+    fcm,
   };
 }

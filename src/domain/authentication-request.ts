@@ -75,6 +75,10 @@ export interface DeliveryRecord {
   at: number;
   deviceId?: string;
   errorCode?: string;
+  /** Which message went out: the prompt (the default when absent) or the closing message sent once the request ended. */
+  message?: 'prompt' | 'close';
+  /** The attempt failed for a passing reason (the push service was unavailable) and will be made again. */
+  retryable?: boolean;
 }
 
 /** What `/authentication/start` hands over; immutable afterwards. */

@@ -25,3 +25,11 @@ export interface Device {
 }
 
 export type DeviceChanges = Partial<Pick<Device, 'name' | 'pushToken' | 'pushTokenStatus' | 'lastSeenAt'>>;
+
+/**
+ * Platforms whose app learns of a request only by push: a phone app is asleep until a push wakes it.
+ * Other devices (the web authenticator, `other`) poll the device API or keep a connection open.
+ */
+export function learnsOnlyByPush(platform: DevicePlatform): boolean {
+  return platform === 'android' || platform === 'ios';
+}

@@ -54,6 +54,7 @@ export function presentAdminRequest(request: AuthenticationRequest, now: number)
       at: iso(delivery.at),
       ...(delivery.deviceId !== undefined ? { device_id: delivery.deviceId } : {}),
       ...(delivery.errorCode !== undefined ? { error_code: delivery.errorCode } : {}),
+      ...(delivery.message !== undefined ? { message: delivery.message } : {}),
     })),
     ...(request.userId !== null ? { user_id: request.userId } : {}),
     ...(request.clientId !== undefined ? { client_id: request.clientId } : {}),

@@ -14,6 +14,8 @@ export interface JobPayloads {
   'expire-request': { requestId: string };
   /** E-mail the user a magic link (no reachable device, or none decided in time). */
   'deliver-email': { requestId: string };
+  /** Tell the devices that were prompted that the request is over, so the prompt disappears. */
+  'close-prompt': { requestId: string };
 }
 
 export type JobName = keyof JobPayloads;

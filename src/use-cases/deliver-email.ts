@@ -29,6 +29,29 @@ export async function emailJobsFor(
   return [jobFor('deliver-email', { requestId: request.requestId }, delayMs)];
 }
 
+/**
+ * Whether the e-mail channel can reach the request's user: it is configured and the user, enabled,
+ * has an e-mail alias. Used when no device can be reached, before giving up on the user.
+ */
+export async function emailReaches(
+  deps: Pick<Dependencies, 'users'> & Partial<Pick<Dependencies, 'email' | 'config'>>,
+  request: AuthenticationRequest,
+): Promise<boolean> {
+  if (deps.email === undefined || deps.config?.email === undefined || request.userId === null) return false;
+  const user = await deps.users.get(request.userId);
+  return user !== undefined && !user.disabled && emailAliasOf(user) !== undefined;
+}
+
+/**
+ * The e-mail job for a user none of whose devices could be reached. Its id differs from the one
+ * `emailJobsFor` uses, because a delayed fallback job may already hold that one.
+ */
+export const emailNowJob = (requestId: string): JobRequest => ({
+  name: 'deliver-email',
+  data: { requestId },
+  options: { jobId: `deliver-email.${requestId}.unreachable` },
+});
+
 const minutesLeft = (expiresAt: number, now: number): string => String(Math.max(1, Math.round((expiresAt - now) / 60_000)));
 
 /**
@@ -47,6 +70,8 @@ export async function deliverEmail(
   const now = deps.clock.now();
   if (request === undefined || request.status !== 'pending' || request.view === undefined || request.userId === null) return;
   if (now >= request.expiresAt) return;
+  // One e-mail per request: a fallback job and an "unreachable" job may both exist.
+  if (request.deliveries.some((delivery) => delivery.channel === 'email' && delivery.result === 'sent')) return;
   const log = deps.logger.child({ requestId });
 
   const user = await deps.users.get(request.userId);

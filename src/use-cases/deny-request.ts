@@ -1,4 +1,5 @@
 import { jobFor } from '../ports/jobs.js';
+import { closePromptJobs } from './close-prompt.js';
 import type { Dependencies } from './dependencies.js';
 
 /**
@@ -8,7 +9,8 @@ import type { Dependencies } from './dependencies.js';
  * Returns false when the request was no longer pending (someone decided first).
  */
 export async function denyRequest(
-  deps: Pick<Dependencies, 'requests' | 'jobs' | 'clock' | 'logger'>,
+  // `notifiers` is optional so callers written before closing messages existed still compile.
+  deps: Pick<Dependencies, 'requests' | 'jobs' | 'clock' | 'logger'> & Partial<Pick<Dependencies, 'notifiers'>>,
   requestId: string,
   reason: string,
   description: string,
@@ -23,7 +25,7 @@ export async function denyRequest(
     error: 'access_denied',
   }, now);
   if (!result.ok) return false;
-  await deps.jobs.add([jobFor('complete-request', { requestId })]);
+  await deps.jobs.add([jobFor('complete-request', { requestId }), ...closePromptJobs(deps, requestId)]);
   deps.logger.info({ requestId, reason }, 'request denied by the service');
   return true;
 }

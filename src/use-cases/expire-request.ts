@@ -1,9 +1,10 @@
 import { RetryLaterError } from '../ports/jobs.js';
+import { closePromptJobs } from './close-prompt.js';
 import type { Dependencies } from './dependencies.js';
 
-/** Closes a request nobody decided in time and tells the devices to drop it. */
+/** Closes a request nobody decided in time and has the devices told to drop it (the close-prompt job). */
 export async function expireRequest(
-  deps: Pick<Dependencies, 'requests' | 'devices' | 'notifiers' | 'clock' | 'logger'>,
+  deps: Pick<Dependencies, 'requests' | 'jobs' | 'notifiers' | 'clock' | 'logger'>,
   requestId: string,
 ): Promise<void> {
   const now = deps.clock.now();
@@ -13,9 +14,7 @@ export async function expireRequest(
     if (result.reason === 'not_ready') throw new RetryLaterError('the request has not expired yet', 1000);
     return;
   }
-  const request = result.request;
   deps.logger.info({ requestId }, 'request expired without a decision');
-  if (request.userId === null) return;
-  const devices = (await deps.devices.listForUser(request.userId, request.partition)).filter((d) => d.status === 'active');
-  await Promise.allSettled(deps.notifiers.map((notifier) => notifier.close({ request, devices })));
+  if (result.request.userId === null) return;
+  await deps.jobs.add(closePromptJobs(deps, requestId));
 }

@@ -5,6 +5,7 @@ import { verifyDecisionToken } from '../protocol/decision-token.js';
 import { jobFor } from '../ports/jobs.js';
 import type { TransitionResult } from '../ports/requests.js';
 import { confirmOpenBankingDecision } from './confirm-openbanking-decision.js';
+import { closePromptJobs } from './close-prompt.js';
 import type { Dependencies } from './dependencies.js';
 import { bindingMismatchDecision, checkBindingChoice } from './binding-confirmation.js';
 import { effectiveStatus } from './view-requests.js';
@@ -18,7 +19,7 @@ const alreadyDecided = (status: RequestStatus): AppError =>
  * reported to the authorization server by a job.
  */
 export async function recordDecision(
-  deps: Pick<Dependencies, 'requests' | 'jobs' | 'clock' | 'config' | 'logger' | 'authorizationServer' | 'accountDirectory'>,
+  deps: Pick<Dependencies, 'requests' | 'jobs' | 'clock' | 'config' | 'logger' | 'authorizationServer' | 'accountDirectory' | 'notifiers'>,
   input: { device: Device; requestId: string; decisionToken: string },
 ): Promise<{ requestId: string; status: 'approved' | 'denied' }> {
   const { device, requestId } = input;
@@ -70,7 +71,8 @@ export async function recordDecision(
   const result = await deps.requests.decide(requestId, decision, now, claims.consent_hash);
   if (!result.ok) throw transitionError(result);
 
-  await deps.jobs.add([jobFor('complete-request', { requestId })]);
+  // The other devices' prompts are closed by a job, so this answer does not wait for the push service.
+  await deps.jobs.add([jobFor('complete-request', { requestId }), ...closePromptJobs(deps, requestId)]);
   deps.logger.info({ requestId, deviceId: device.deviceId, action: decision.action, reason: decision.reason }, 'decision recorded');
   return { requestId, status: decision.action === 'approve' ? 'approved' : 'denied' };
 }

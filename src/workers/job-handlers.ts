@@ -1,4 +1,5 @@
 import type { JobHandlers } from '../ports/jobs.js';
+import { closePrompt } from '../use-cases/close-prompt.js';
 import { completeRequest } from '../use-cases/complete-request.js';
 import type { Dependencies } from '../use-cases/dependencies.js';
 import { deliverEmail } from '../use-cases/deliver-email.js';
@@ -10,9 +11,10 @@ import { prepareRequest } from '../use-cases/prepare-request.js';
 export function jobHandlers(deps: Dependencies): JobHandlers {
   return {
     'prepare-request': ({ requestId }, context) => prepareRequest(deps, requestId, context),
-    'deliver-prompt': ({ requestId }) => deliverPrompt(deps, requestId),
+    'deliver-prompt': ({ requestId }, context) => deliverPrompt(deps, requestId, context),
     'complete-request': ({ requestId }, context) => completeRequest(deps, requestId, context),
     'expire-request': ({ requestId }) => expireRequest(deps, requestId),
     'deliver-email': ({ requestId }, context) => deliverEmail(deps, requestId, context),
+    'close-prompt': ({ requestId }, context) => closePrompt(deps, requestId, context),
   };
 }

@@ -19,6 +19,8 @@ export const jobPolicies: Record<JobName, RetryPolicy> = {
   'expire-request': { attempts: 10, baseDelayMs: 500, maxDelayMs: 30_000 },
   // A mail server that is away is tried again for a while; the request's expiry bounds it anyway.
   'deliver-email': { attempts: 6, baseDelayMs: 500, maxDelayMs: 10_000 },
+  // Closing messages are best effort: a few tries over some seconds.
+  'close-prompt': { attempts: 4, baseDelayMs: 500, maxDelayMs: 5_000 },
 };
 
 /**

@@ -7,6 +7,7 @@ import { createApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/support/logger.js';
 import { jobHandlers } from '../../src/workers/job-handlers.js';
 import { readJson, type ApiResponse } from '../../dev/device-client.js';
+import type { FcmStandIn } from './fcm-stand-in.js';
 import type { SecureAuthStub } from './secureauth-stub.js';
 
 export const AS_USER = 'secureauth';
@@ -19,6 +20,8 @@ export interface StartServiceOptions {
   store: StoreKind;
   redisUrl?: string;
   secureAuth?: SecureAuthStub;
+  /** Push through the real firebase-admin SDK to this local FCM stand-in. */
+  fcm?: FcmStandIn;
   env?: Record<string, string>;
   overrides?: ServiceOverrides;
   /** Run the job workers in this process (default true). */
@@ -61,6 +64,7 @@ export async function startService(options: StartServiceOptions): Promise<TestSe
           SECUREAUTH_CLIENT_SECRET: options.secureAuth.clientSecret,
         }
       : {}),
+    ...(options.fcm ? { FIREBASE_SERVICE_ACCOUNT_FILE: options.fcm.serviceAccountFile } : {}),
     ...options.env,
   });
 
@@ -74,7 +78,8 @@ export async function startService(options: StartServiceOptions): Promise<TestSe
       done();
     },
   });
-  const services = await buildServices(config, createLogger(config.logLevel, sink), options.overrides);
+  const overrides = options.fcm ? { fcmAgent: options.fcm.agent, ...options.overrides } : options.overrides;
+  const services = await buildServices(config, createLogger(config.logLevel, sink), overrides);
   if (options.workers !== false) await services.worker.start(jobHandlers(services));
   server.on('request', createApp(services));
 

@@ -231,7 +231,9 @@ export interface paths {
         };
         /**
          * A request's state, timestamps and deliveries
-         * @description Never shows `login_state` or any token.
+         * @description Never shows `login_state` or any token. `deliveries` lists every attempt to reach a device, in
+         *     order: prompts and closing messages, per device and channel, with the push service's error code
+         *     when one failed (see `Delivery`).
          */
         get: operations["getRequestForAdmin"];
         put?: never;
@@ -781,6 +783,14 @@ export interface components {
         };
         /** @enum {string} */
         RequestStatus: "pending" | "approved" | "denied" | "completed" | "failed" | "expired";
+        /**
+         * @description One attempt to reach one device. For `push` (Firebase Cloud Messaging): `sent`; or `failed` with
+         *     FCM's error code as firebase-admin reports it (`messaging/registration-token-not-registered`
+         *     marks the device's push token dead; `messaging/server-unavailable`, `messaging/internal-error`,
+         *     `messaging/message-rate-exceeded` are tried again while the request lives); or `skipped` for a
+         *     phone without a working push token (`no_push_token`, `push_token_dead`). `poll`: no push was
+         *     possible or configured for the device, which sees the request when it polls.
+         */
         Delivery: {
             device_id?: string;
             /** @description How the prompt went out: push, poll, web, email… */
@@ -789,6 +799,12 @@ export interface components {
             result: "sent" | "failed" | "skipped";
             error_code?: string;
             at: components["schemas"]["Timestamp"];
+            /**
+             * @description The prompt, or the closing message sent to the other prompted devices once the request
+             *     ended (decided, denied by the service, or expired). Absent in records of older versions: prompt.
+             * @enum {string}
+             */
+            message?: "prompt" | "close";
         };
         AdminRequest: {
             request_id: string;
@@ -1425,6 +1441,77 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "request_id": "Xk3l0aQ9bT2mZp1RwVn8cYf6sD4hJ7uE",
+                     *       "login_id": "bugkgm23g9kregtu051g",
+                     *       "user_id": "alice",
+                     *       "user_identifier": "alice@example.com",
+                     *       "client_id": "bugkgm23g9kregtu051g",
+                     *       "status": "completed",
+                     *       "view_ready": true,
+                     *       "scopes": [
+                     *         "openid",
+                     *         "profile"
+                     *       ],
+                     *       "created_at": "2026-01-01T12:00:00.000Z",
+                     *       "expires_at": "2026-01-01T12:02:00.000Z",
+                     *       "decided_at": "2026-01-01T12:00:09.000Z",
+                     *       "completed_at": "2026-01-01T12:00:09.200Z",
+                     *       "decision": {
+                     *         "action": "approve",
+                     *         "channel": "device",
+                     *         "device_id": "Xk3l0aQ9pL4sT8vW2yZ6bN1c",
+                     *         "granted_scopes": [
+                     *           "openid",
+                     *           "profile"
+                     *         ]
+                     *       },
+                     *       "outcome": {
+                     *         "result": "accepted",
+                     *         "attempts": 1
+                     *       },
+                     *       "deliveries": [
+                     *         {
+                     *           "device_id": "Xk3l0aQ9pL4sT8vW2yZ6bN1c",
+                     *           "channel": "push",
+                     *           "message": "prompt",
+                     *           "result": "sent",
+                     *           "at": "2026-01-01T12:00:00.150Z"
+                     *         },
+                     *         {
+                     *           "device_id": "Xk3l0aQ9mQ7rU3xA5cE9gJ2k",
+                     *           "channel": "push",
+                     *           "message": "prompt",
+                     *           "result": "failed",
+                     *           "error_code": "messaging/registration-token-not-registered",
+                     *           "at": "2026-01-01T12:00:00.150Z"
+                     *         },
+                     *         {
+                     *           "device_id": "Xk3l0aQ9hF6jK1nP4sV8wB3d",
+                     *           "channel": "push",
+                     *           "message": "prompt",
+                     *           "result": "failed",
+                     *           "error_code": "messaging/server-unavailable",
+                     *           "at": "2026-01-01T12:00:00.160Z"
+                     *         },
+                     *         {
+                     *           "device_id": "Xk3l0aQ9hF6jK1nP4sV8wB3d",
+                     *           "channel": "push",
+                     *           "message": "prompt",
+                     *           "result": "sent",
+                     *           "at": "2026-01-01T12:00:00.420Z"
+                     *         },
+                     *         {
+                     *           "device_id": "Xk3l0aQ9hF6jK1nP4sV8wB3d",
+                     *           "channel": "push",
+                     *           "message": "close",
+                     *           "result": "sent",
+                     *           "at": "2026-01-01T12:00:09.080Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": components["schemas"]["AdminRequest"];
                 };
             };
