@@ -6,10 +6,12 @@
  * N users each enrol one phone (with an FCM-sized push token) through the device API; then one
  * `/authentication/start` per user, measured twice: right after the start calls (record + the queued
  * prepare job; no worker runs), and after a worker has prepared them (System API read, view, consent
- * hash, delivery record, the delayed expiry job, finished jobs kept by BullMQ for an hour) — which is
- * what a request holds while its user decides.
+ * hash, the push through firebase-admin to the FCM stand-in and its delivery record, the delayed
+ * expiry job, finished jobs kept by BullMQ for an hour) — what a request holds while its user decides.
  */
 import { Redis } from 'ioredis';
+import { fileURLToPath } from 'node:url';
+import { startFcmStandIn } from '../test/support/fcm-stand-in.js';
 import { BASIC_AUTHORIZATION, startService, type ServiceSettings } from './support/processes.js';
 import type { SecureAuthStandIn } from './support/secureauth-stand-in.js';
 import { seedUsers } from './support/seed.js';
@@ -95,12 +97,16 @@ async function waitFor(probe: () => Promise<boolean>, what: string, timeoutMs = 
 export async function runRedisMemory(options: MemoryOptions): Promise<MemoryReport> {
   const { log, keyPrefix: prefix } = options;
   const redis = new Redis(options.redisUrl);
+  // Phones get their prompt by push, as in production: the delivery records are FCM's.
+  const fcm = await startFcmStandIn({ record: false });
   const settings = (name: string, role: ServiceSettings['role']): ServiceSettings => ({
     name,
     role,
     redisUrl: options.redisUrl,
     keyPrefix: prefix,
     secureAuth: options.secureAuth,
+    main: fileURLToPath(new URL('./support/service-with-fcm-stand-in.ts', import.meta.url)),
+    env: { FIREBASE_SERVICE_ACCOUNT_FILE: fcm.serviceAccountFile, BENCH_FCM_PORT: String(fcm.port) },
   });
   const api = await startService(settings('memory-api', 'api'));
   try {
@@ -162,5 +168,6 @@ export async function runRedisMemory(options: MemoryOptions): Promise<MemoryRepo
   } finally {
     await api.stop();
     await redis.quit();
+    await fcm.close();
   }
 }
