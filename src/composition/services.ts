@@ -11,7 +11,7 @@ import { MemoryRequests } from '../adapters/memory/memory-requests.js';
 import { MemoryUsers } from '../adapters/memory/memory-users.js';
 import { BullMqJobQueue, BullMqJobWorker } from '../adapters/redis/bullmq-jobs.js';
 import { RedisAccounts } from '../adapters/redis/redis-accounts.js';
-import { createRedisConnection, isRedisUnavailable, type RedisConnection } from '../adapters/redis/redis-client.js';
+import { connectionSettingsFor, createRedisConnection, isRedisUnavailable, type RedisConnection } from '../adapters/redis/redis-client.js';
 import { RedisActivationCodes, RedisDevices, RedisReplayCache } from '../adapters/redis/redis-devices.js';
 import { RedisKeys } from '../adapters/redis/redis-keys.js';
 import { RedisRequests } from '../adapters/redis/redis-requests.js';
@@ -23,6 +23,10 @@ import type { EmailChannel } from '../ports/email.js';
 import { FcmNotifier } from '../adapters/fcm/fcm-notifier.js';
 import { connectFirebaseMessaging } from '../adapters/fcm/firebase-messaging.js';
 import type { HttpDependencies } from '../http/app.js';
+import { MemoryAuditLog } from '../adapters/memory/memory-audit.js';
+import { RedisAuditLog } from '../adapters/redis/redis-audit.js';
+import { AuditTrail } from '../observability/audit-trail.js';
+import { Metrics } from '../observability/metrics.js';
 import type { AccountDirectory, AccountRepository } from '../ports/accounts.js';
 import type { AuthorizationServerClient } from '../ports/authorization-server.js';
 import type { DeviceRepository } from '../ports/devices.js';
@@ -32,9 +36,24 @@ import { systemClock, type Clock } from '../use-cases/dependencies.js';
 
 export interface Services extends HttpDependencies {
   worker: JobWorker;
-  /** Answers when the store can be reached (readiness). */
+  /** Answers when the store can be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Ready when the store answers and, in a process that runs jobs, the job worker runs: what a load
+ * balancer or orchestrator should wait for before sending work.
+ */
+function readinessOf(config: Config, ping: () => Promise<void>, worker: JobWorker): HttpDependencies['readiness'] {
+  return async () => {
+    const store = await ping().then(
+      () => true,
+      () => false,
+    );
+    const workers = config.role === 'api' ? true : worker.isRunning();
+    return { ready: store && workers, checks: { store, workers } };
+  };
 }
 
 export interface ServiceOverrides {
@@ -61,7 +80,7 @@ function notifiersFor(config: Config, logger: Logger, devices: DeviceRepository,
   return { notifiers: [notifier], close: () => firebase.close() };
 }
 
-function authorizationServerFor(config: Config, logger: Logger): AuthorizationServerClient {
+function authorizationServerFor(config: Config, logger: Logger, metrics: Metrics): AuthorizationServerClient {
   if (config.secureAuth === undefined) {
     logger.warn('SecureAuth is not configured: outcomes cannot be reported and requests will fail (set SECUREAUTH_*)');
     return new UnconfiguredAuthorizationServer();
@@ -70,6 +89,7 @@ function authorizationServerFor(config: Config, logger: Logger): AuthorizationSe
   const extraScopes = config.openBanking !== undefined ? ['manage_openbanking_consents'] : [];
   const openBankingUrl = config.openBanking?.consentPagesUrl;
   return new SecureAuthClient(config.secureAuth, logger.child({ component: 'secureauth' }), {
+    onTokenRefresh: () => metrics.tokenRefreshes.inc(),
     extraScopes,
     ...(openBankingUrl !== undefined ? { openBankingUrl } : {}),
   });
@@ -96,7 +116,11 @@ function emailChannelFor(config: Config, logger: Logger): EmailChannel | undefin
  */
 export async function buildServices(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<Services> {
   const clock = overrides.clock ?? systemClock;
-  const authorizationServer = overrides.authorizationServer ?? authorizationServerFor(config, logger);
+  // The queue is made below, per store; the gauge reads it only when scraped.
+  let queueDepth: () => Promise<Record<string, number>> = async () => ({});
+  const metrics = new Metrics(() => queueDepth());
+  const auditLogger = logger.child({ component: 'audit' });
+  const authorizationServer = overrides.authorizationServer ?? authorizationServerFor(config, logger, metrics);
   const email = emailChannelFor(config, logger);
   const activationLimit = { points: config.rateLimits.activation.points, duration: config.rateLimits.activation.durationSeconds };
 
@@ -107,6 +131,9 @@ export async function buildServices(config: Config, logger: Logger, overrides: S
     const jobs = new MemoryJobQueue(logger.child({ component: 'jobs' }));
     const accounts = new MemoryAccounts();
     const push = notifiersFor(config, logger, devices, clock, overrides);
+    queueDepth = () => jobs.depth();
+    const audit = new AuditTrail(new MemoryAuditLog(config.audit.maxEvents), metrics, auditLogger);
+    const ping = async (): Promise<void> => {};
     return {
       config,
       logger,
@@ -124,17 +151,22 @@ export async function buildServices(config: Config, logger: Logger, overrides: S
       accounts,
       accountDirectory: accountDirectoryFor(config, accounts),
       limiters: { activation: new RateLimiterMemory({ keyPrefix: 'activation', ...activationLimit }) },
+      audit,
+      metrics,
       isUnavailable: () => false,
-      ping: async () => {},
+      ping,
+      readiness: readinessOf(config, ping, jobs),
       close: async () => {
         await jobs.close();
+        await audit.flush();
         await push.close();
       },
     };
   }
 
   const keys = new RedisKeys(config.redis.keyPrefix);
-  const settings = { url: config.redis.url };
+  // One server or a cluster: every connection below (store, queue, worker, rate limiters) follows it.
+  const settings = connectionSettingsFor(config.redis);
   const redis: RedisConnection = createRedisConnection(settings, 'fail-fast');
   const queueConnection = createRedisConnection(settings, 'fail-fast');
   const workerConnection = createRedisConnection(settings, 'patient');
@@ -143,12 +175,17 @@ export async function buildServices(config: Config, logger: Logger, overrides: S
     connection.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
   }
   const jobs = new BullMqJobQueue(queueConnection, keys.queuePrefix, logger.child({ component: 'jobs' }));
-  const worker = new BullMqJobWorker(workerConnection, keys.queuePrefix, logger.child({ component: 'jobs' }));
+  const worker = new BullMqJobWorker(workerConnection, keys.queuePrefix, logger.child({ component: 'jobs' }), undefined, config.jobs.lockSeconds * 1000);
   const devices = new RedisDevices(redis, keys);
   const push = notifiersFor(config, logger, devices, clock, overrides);
   const limiter = (name: string): RateLimiterAbstract =>
     new RateLimiterRedis({ storeClient: redis, keyPrefix: `${config.redis?.keyPrefix}rl:${name}`, ...activationLimit });
   const accounts = new RedisAccounts(redis, keys);
+  queueDepth = () => jobs.depth();
+  const audit = new AuditTrail(new RedisAuditLog(redis, keys, config.audit.maxEvents), metrics, auditLogger);
+  const ping = async (): Promise<void> => {
+    await redis.ping();
+  };
 
   return {
     config,
@@ -167,13 +204,15 @@ export async function buildServices(config: Config, logger: Logger, overrides: S
     accounts,
     accountDirectory: accountDirectoryFor(config, accounts),
     limiters: { activation: limiter('activation') },
+    audit,
+    metrics,
     isUnavailable: isRedisUnavailable,
-    ping: async () => {
-      await redis.ping();
-    },
+    ping,
+    readiness: readinessOf(config, ping, worker),
     close: async () => {
       await worker.close();
       await jobs.close();
+      await audit.flush();
       await push.close();
       await Promise.allSettled([redis.quit(), queueConnection.quit(), workerConnection.quit()]);
     },

@@ -41,6 +41,64 @@ const basicCredentials = optionalString.transform((value, context) => {
   return credentials;
 });
 
+/**
+ * `host:port,host:port,…` — seed nodes of a Redis Cluster (ioredis discovers the rest). An entry may
+ * also be a URL, `redis://[user:password@]host:port` or `rediss://…` (TLS), when the cluster needs
+ * credentials; the credentials and the scheme then apply to every node, so entries must agree on them.
+ */
+const clusterNodes = optionalString.transform((value, context): RedisClusterConfig | undefined => {
+  if (value === undefined) return undefined;
+  const entries = value.split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0);
+  const nodes: RedisNode[] = [];
+  const access = new Set<string>();
+  let options: RedisClusterConfig['options'] = {};
+  for (const entry of entries) {
+    const node = parseClusterNode(entry);
+    if (typeof node === 'string') {
+      context.addIssue({ code: 'custom', message: `${JSON.stringify(entry)}: ${node}` });
+      return z.NEVER;
+    }
+    nodes.push({ host: node.host, port: node.port });
+    access.add(JSON.stringify(node.options));
+    if (Object.keys(node.options).length > 0) options = node.options;
+  }
+  if (nodes.length === 0) {
+    context.addIssue({ code: 'custom', message: 'must list at least one host:port' });
+    return z.NEVER;
+  }
+  const withCredentials = [...access].filter((entry) => entry !== '{}');
+  if (withCredentials.length > 1) {
+    context.addIssue({ code: 'custom', message: 'entries disagree on credentials or TLS (rediss://); give them once, the same for every node' });
+    return z.NEVER;
+  }
+  return { nodes, options };
+});
+
+function parseClusterNode(entry: string): (RedisNode & { options: RedisClusterConfig['options'] }) | string {
+  if (entry.includes('://')) {
+    let url: URL;
+    try {
+      url = new URL(entry);
+    } catch {
+      return 'is not a valid URL';
+    }
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') return 'must be host:port, redis://… or rediss://…';
+    const port = url.port === '' ? 6379 : Number(url.port);
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    if (host === '') return 'has no host';
+    const options: RedisClusterConfig['options'] = {
+      ...(url.username !== '' ? { username: decodeURIComponent(url.username) } : {}),
+      ...(url.password !== '' ? { password: decodeURIComponent(url.password) } : {}),
+      ...(url.protocol === 'rediss:' ? { tls: true } : {}),
+    };
+    return { host, port, options };
+  }
+  const match = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(entry);
+  const port = Number(match?.[3]);
+  if (!match || !(port >= 1 && port <= 65_535)) return 'must be host:port';
+  return { host: match[1] ?? match[2] ?? '', port, options: {} };
+}
+
 const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   ROLE: z.enum(['api', 'worker', 'all']).default('all'),
@@ -50,6 +108,7 @@ const environmentSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   REDIS_URL: optionalString.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
+  REDIS_CLUSTER_NODES: clusterNodes,
   REDIS_KEY_PREFIX: z
     .string()
     .regex(/^[^{}]*$/, 'must not contain { or } (they delimit Redis Cluster hash tags)')
@@ -79,6 +138,9 @@ const environmentSchema = z.object({
 
   ACTIVATION_MAX_ATTEMPTS: positiveInt(10),
   ACTIVATION_WINDOW_SECONDS: positiveInt(600),
+  AUDIT_MAX_EVENTS: positiveInt(100_000),
+  /** Bearer token that /metrics requires; unset: /metrics is open (keep it off the public network). */
+  METRICS_TOKEN: optionalString,
 
   OPENAPI_VALIDATE_RESPONSES: booleanFromEnv.default(false),
 
@@ -97,12 +159,29 @@ const environmentSchema = z.object({
   FCM_NOTIFICATION_TITLE: z.string().min(1).max(200).default('Sign-in request from {client_name}'),
   FCM_NOTIFICATION_BODY: z.string().max(500).default('Open the app to approve or deny it.'),
   FCM_MAX_CONNECTIONS: positiveInt(32),
+
+  SHUTDOWN_TIMEOUT_SECONDS: positiveInt(25),
+  JOB_LOCK_SECONDS: positiveInt(15),
 });
 
 export interface BasicCredential {
   username: string;
   password: string;
 }
+
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+/** Seed nodes of a Redis Cluster, and what every node is reached with. */
+export interface RedisClusterConfig {
+  nodes: RedisNode[];
+  options: { username?: string; password?: string; tls?: boolean };
+}
+
+/** One Redis server (`REDIS_URL`) or a Redis Cluster (`REDIS_CLUSTER_NODES`). */
+export type RedisStoreConfig = { url: string; keyPrefix: string } | { cluster: RedisClusterConfig; keyPrefix: string };
 
 export interface SecureAuthConfig {
   issuerUrl: string;
@@ -118,7 +197,7 @@ export interface Config {
   role: 'api' | 'worker' | 'all';
   http: { port: number; host: string; publicUrl: string; bodyLimitBytes: number; validateResponses: boolean };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  redis: { url: string; keyPrefix: string } | undefined;
+  redis: RedisStoreConfig | undefined;
   keyPrefix: string;
   authorizationServer: { credentials: BasicCredential[] };
   admin: { token: string | undefined };
@@ -126,6 +205,10 @@ export interface Config {
   requests: { ttlSeconds: number; retentionSeconds: number };
   devices: { activationCodeTtlSeconds: number; clockSkewSeconds: number };
   rateLimits: { activation: { points: number; durationSeconds: number } };
+  /** The audit trail keeps about this many events (a capped Redis stream). */
+  audit: { maxEvents: number };
+  /** Bearer token /metrics requires, when set. */
+  metricsToken: string | undefined;
   /** The browser authenticator at /authenticator. */
   webAuthenticator: { enabled: boolean };
   /** The e-mail channel (magic links); undefined when SMTP_URL is not set. */
@@ -142,6 +225,13 @@ export interface Config {
   /** Where users' accounts come from: the bank's endpoint when `apiUrl` is set, else the admin API's store. */
   accounts: { apiUrl: string | undefined; apiToken: string | undefined; timeoutMs: number };
   fcm: FcmConfig | undefined;
+  /** How long a stopping process (SIGTERM/SIGINT) waits for in-flight HTTP requests and running jobs. */
+  shutdown: { timeoutSeconds: number };
+  /**
+   * BullMQ job locks: a running job's lock lasts this long and is renewed at half of it, and stalled
+   * jobs are looked for as often; a job of a worker that died is run again after one to two periods.
+   */
+  jobs: { lockSeconds: number };
 }
 
 export type BindingConfirmationMode = 'off' | 'optional' | 'required';
@@ -263,12 +353,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const fcm = fcmConfig(env, problems);
 
   if (env.NODE_ENV === 'production') {
-    if (env.REDIS_URL === undefined) problems.push('REDIS_URL: is required when NODE_ENV=production');
+    if (env.REDIS_URL === undefined && env.REDIS_CLUSTER_NODES === undefined) {
+      problems.push('REDIS_URL: is required when NODE_ENV=production (or REDIS_CLUSTER_NODES for a Redis Cluster)');
+    }
     if (env.AS_BASIC_CREDENTIALS.length === 0) problems.push('AS_BASIC_CREDENTIALS: is required when NODE_ENV=production');
     if (env.PUBLIC_URL === undefined) problems.push('PUBLIC_URL: is required when NODE_ENV=production');
     if (secureAuth === undefined && !problems.some((p) => p.startsWith('SECUREAUTH'))) {
       problems.push('SECUREAUTH_ISSUER_URL, SECUREAUTH_CLIENT_ID and SECUREAUTH_CLIENT_SECRET: are required when NODE_ENV=production');
     }
+  }
+  if (env.REDIS_URL !== undefined && env.REDIS_CLUSTER_NODES !== undefined) {
+    problems.push('REDIS_URL and REDIS_CLUSTER_NODES: set one of them, not both (REDIS_URL for one server, REDIS_CLUSTER_NODES for a cluster)');
   }
   if (env.SMTP_URL !== undefined && env.EMAIL_FROM === undefined) problems.push('EMAIL_FROM: is required when SMTP_URL is set');
   if (problems.length > 0) throw new ConfigError(problems);
@@ -284,7 +379,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       validateResponses: env.OPENAPI_VALIDATE_RESPONSES,
     },
     logLevel: env.LOG_LEVEL,
-    redis: env.REDIS_URL === undefined ? undefined : { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX },
+    redis: redisStoreConfig(env),
     keyPrefix: env.REDIS_KEY_PREFIX,
     authorizationServer: { credentials: env.AS_BASIC_CREDENTIALS },
     admin: { token: env.ADMIN_API_TOKEN },
@@ -292,6 +387,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     requests: { ttlSeconds: env.REQUEST_TTL_SECONDS, retentionSeconds: env.REQUEST_RETENTION_SECONDS },
     devices: { activationCodeTtlSeconds: env.ACTIVATION_CODE_TTL_SECONDS, clockSkewSeconds: env.CLOCK_SKEW_SECONDS },
     rateLimits: { activation: { points: env.ACTIVATION_MAX_ATTEMPTS, durationSeconds: env.ACTIVATION_WINDOW_SECONDS } },
+    audit: { maxEvents: env.AUDIT_MAX_EVENTS },
+    metricsToken: env.METRICS_TOKEN,
     webAuthenticator: { enabled: env.WEB_AUTHENTICATOR_ENABLED ?? env.NODE_ENV !== 'production' },
     email:
       env.SMTP_URL === undefined || env.EMAIL_FROM === undefined
@@ -310,5 +407,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         : { profile: env.OPENBANKING_PROFILE, consentPagesUrl: env.SECUREAUTH_OPENBANKING_URL?.replace(/\/+$/, '') },
     accounts: { apiUrl: env.ACCOUNTS_API_URL, apiToken: env.ACCOUNTS_API_TOKEN, timeoutMs: env.ACCOUNTS_API_TIMEOUT_MS },
     fcm,
+    shutdown: { timeoutSeconds: env.SHUTDOWN_TIMEOUT_SECONDS },
+    jobs: { lockSeconds: env.JOB_LOCK_SECONDS },
   };
+}
+
+function redisStoreConfig(env: z.infer<typeof environmentSchema>): RedisStoreConfig | undefined {
+  if (env.REDIS_CLUSTER_NODES !== undefined) return { cluster: env.REDIS_CLUSTER_NODES, keyPrefix: env.REDIS_KEY_PREFIX };
+  return env.REDIS_URL === undefined ? undefined : { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX };
 }

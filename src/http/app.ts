@@ -11,6 +11,8 @@ import { errorHandler, notFoundHandler } from './error-handler.js';
 import { adminAuth } from './middleware/admin-auth.js';
 import { authorizationServerAuth } from './middleware/authorization-server-auth.js';
 import { deviceAuth } from './middleware/device-auth.js';
+import { httpMetrics } from './middleware/http-metrics.js';
+import { operationsRoutes } from './routes/operations.js';
 import { adminRoutes } from './routes/admin.js';
 import { authorizationServerRoutes } from './routes/authorization-server.js';
 import { deviceRoutes } from './routes/device.js';
@@ -21,6 +23,8 @@ export interface HttpDependencies extends Dependencies {
   limiters: { activation: RateLimiterAbstract };
   /** Whether an error means a backend (Redis) is unreachable: answered 503. */
   isUnavailable: (error: unknown) => boolean;
+  /** Whether this process can take work now (/readyz). */
+  readiness: () => Promise<{ ready: boolean; checks: Record<string, boolean> }>;
 }
 
 /**
@@ -47,6 +51,8 @@ export function createApp(deps: HttpDependencies): Express {
         res.setHeader('x-request-id', id);
         return id;
       },
+      // Every line of a request's log names the CIBA request it concerns, when it concerns one.
+      customProps: (_req, res) => (res.locals.requestId !== undefined ? { requestId: res.locals.requestId } : {}),
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
       // Bodies are never logged: they hold login_state, tokens and personal data.
       serializers: {
@@ -56,10 +62,12 @@ export function createApp(deps: HttpDependencies): Express {
     }),
   );
   app.use(helmet());
+  app.use(httpMetrics(deps.metrics));
 
   app.get('/healthz', (_req, res) => {
     res.status(200).json({ status: 'ok' });
   });
+  app.use(operationsRoutes(deps));
   app.get('/openapi.yaml', (_req, res) => {
     res.status(200).type('application/yaml').send(specText);
   });

@@ -3,6 +3,7 @@ import type { AuthenticationRequest } from '../domain/authentication-request.js'
 import type { Device } from '../domain/device.js';
 import type { User } from '../domain/user.js';
 import { EMAIL_EVIDENCE_NOTE, effectiveStatus, type DecisionEvidence } from '../use-cases/view-requests.js';
+import type { AuditPage } from '../ports/audit.js';
 import type { ApiSchemas } from './api-types.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -140,5 +141,25 @@ export function presentAccountList(userId: string, accounts: BankAccount[]): Api
           }
         : {}),
     })),
+  };
+}
+
+/** Audit events as the admin API shows them: snake_case, ISO times, absent fields left out. */
+export function presentAuditPage(page: AuditPage): ApiSchemas['AuditPage'] {
+  return {
+    events: page.events.map((event) => ({
+      id: event.id,
+      type: event.type,
+      at: new Date(event.at).toISOString(),
+      ...(event.requestId !== undefined ? { request_id: event.requestId } : {}),
+      ...(event.userId !== undefined ? { user_id: event.userId } : {}),
+      ...(event.clientId !== undefined ? { client_id: event.clientId } : {}),
+      ...(event.deviceId !== undefined ? { device_id: event.deviceId } : {}),
+      ...(event.channel !== undefined ? { channel: event.channel } : {}),
+      ...(event.outcome !== undefined ? { outcome: event.outcome } : {}),
+      ...(event.reason !== undefined ? { reason: event.reason } : {}),
+      ...(event.actor !== undefined ? { actor: event.actor } : {}),
+    })),
+    ...(page.next !== undefined ? { next_cursor: page.next } : {}),
   };
 }

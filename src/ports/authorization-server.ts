@@ -37,7 +37,7 @@ export class AuthorizationServerError extends Error {
   constructor(
     message: string,
     readonly retryable: boolean,
-    readonly options: { status?: number; retryAfterMs?: number; cause?: unknown } = {},
+    readonly options: { status?: number; retryAfterMs?: number; cause?: unknown; alreadyDecided?: 'accepted' | 'rejected' } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = 'AuthorizationServerError';
@@ -50,5 +50,13 @@ export class AuthorizationServerError extends Error {
   /** How long the server asked us to wait (`Retry-After`), if it did. */
   get retryAfterMs(): number | undefined {
     return this.options.retryAfterMs;
+  }
+
+  /**
+   * Set when the authorization server refused because the login was already accepted or rejected:
+   * for a completion of the same outcome this means an earlier attempt got through (see complete-request).
+   */
+  get alreadyDecided(): 'accepted' | 'rejected' | undefined {
+    return this.options.alreadyDecided;
   }
 }

@@ -46,6 +46,8 @@ export type JobHandlers = { [N in JobName]: JobHandler<N> };
 export interface JobQueue {
   /** Adds jobs in one round trip. */
   add(jobs: JobRequest[]): Promise<void>;
+  /** Jobs by state (waiting, delayed, active, failed), for metrics. */
+  depth(): Promise<Record<string, number>>;
   close(): Promise<void>;
 }
 

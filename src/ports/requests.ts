@@ -47,6 +47,11 @@ export interface RequestRepository {
   /** pending → expired once the expiry has passed. */
   expire(requestId: string, now: number): Promise<TransitionResult>;
   addDelivery(requestId: string, delivery: DeliveryRecord): Promise<void>;
+  /**
+   * True for exactly one caller per (request, token): lets concurrent jobs agree on who does a
+   * one-off step, such as sending one device its closing message. False once the request is gone.
+   */
+  claim(requestId: string, token: string): Promise<boolean>;
   /** Stores (or replaces) the hash of the request's magic-link secret while it is pending; false otherwise. */
   setMagicLink(requestId: string, secretHash: string): Promise<boolean>;
 }

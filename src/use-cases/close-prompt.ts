@@ -32,7 +32,13 @@ export async function closePrompt(
   );
   const records: DeliveryRecord[] = [];
   for (const notifier of deps.notifiers) {
-    const targets = devices.filter((device) => needsClosing(request.deliveries, device.deviceId, notifier.channel));
+    const due = devices.filter((device) => needsClosing(request.deliveries, device.deviceId, notifier.channel));
+    // Two closers may run at once (this job, and a prompt job that finished late): each device's n-th
+    // closing attempt is claimed by one of them only.
+    const claimed = await Promise.all(
+      due.map((device) => deps.requests.claim(requestId, `close:${notifier.channel}:${device.deviceId}:${closeAttempts(request.deliveries, device.deviceId, notifier.channel)}`)),
+    );
+    const targets = due.filter((_, index) => claimed[index]);
     if (targets.length === 0) continue;
     const sent = await notifier.close({ request, devices: targets });
     if (Array.isArray(sent)) records.push(...sent);
@@ -44,3 +50,7 @@ export async function closePrompt(
   deps.logger.info({ requestId, deliveries: records.map(({ channel, result }) => `${channel}:${result}`) }, 'prompt closed on other devices');
   if (retrying > 0 && !context.isLastAttempt) throw new RetryLaterError(`the closing message did not reach ${retrying} device(s) yet`);
 }
+
+/** How many closing messages this device was already sent (or tried) on this channel. */
+const closeAttempts = (deliveries: readonly DeliveryRecord[], deviceId: string, channel: string): number =>
+  deliveries.filter((record) => record.deviceId === deviceId && record.channel === channel && record.message === 'close').length;

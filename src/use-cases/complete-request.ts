@@ -30,9 +30,18 @@ export function rejectionFor(request: AuthenticationRequest): Rejection {
  * Banking, the chosen accounts), or reject.
  * Network errors, 5xx and 429 are retried (by the job) until the request expires; any other answer
  * ends it as failed. The transition to completed happens once, so no request has two outcomes.
+ *
+ * An answer "this login was already accepted" to an accept (or "already rejected" to a reject) counts
+ * as success: an earlier run of this completion got through, and only its answer was lost — a timeout,
+ * a reset connection, or a worker that died (SIGKILL, crash) after sending, whose job BullMQ then
+ * runs again (stalled jobs are re-run with the same attempt number, so "first attempt" proves
+ * nothing). Nobody else decides these logins: SecureAuth hands each one to this service, the request
+ * id derives from the login id, and the completion job's id from the request id, so the only earlier
+ * accept there can have been is ours. Counting it as failed would report a delivered approval as lost.
+ * The opposite answer (accept → "already rejected") is a real conflict and fails the request.
  */
 export async function completeRequest(
-  deps: Pick<Dependencies, 'requests' | 'authorizationServer' | 'clock' | 'logger'>,
+  deps: Pick<Dependencies, 'requests' | 'authorizationServer' | 'clock' | 'logger' | 'audit' | 'metrics'>,
   requestId: string,
   context: JobContext,
 ): Promise<void> {
@@ -53,17 +62,28 @@ export async function completeRequest(
   } catch (error) {
     if (!(error instanceof AuthorizationServerError)) throw error;
     const now = deps.clock.now();
+    const wanted = request.status === 'approved' ? 'accepted' : 'rejected';
+    if (error.alreadyDecided === wanted) {
+      await deps.requests.complete(requestId, { result: wanted, attempts: context.attempt, completedAt: now });
+      log.warn({ result: wanted, attempt: context.attempt, reason: error.message }, 'the authorization server already had this outcome (an earlier attempt got through); request completed');
+      return;
+    }
     const nextTryAt = now + (error.retryAfterMs ?? 0);
     if (error.retryable && !context.isLastAttempt && nextTryAt < request.expiresAt) {
       log.warn({ attempt: context.attempt, reason: error.message }, 'authorization server not reached; will retry');
+      deps.metrics.completionAttempts.inc({ result: 'retry' });
       throw new RetryLaterError(error.message, error.retryAfterMs);
     }
     await deps.requests.complete(requestId, { result: 'failed', attempts: context.attempt, completedAt: now, error: error.message });
     log.error({ attempt: context.attempt, reason: error.message }, 'the outcome could not be reported; request failed');
+    await deps.audit.record({ type: 'completion.failed', at: now, requestId, actor: 'service', reason: error.message, ...userOf(request) });
     return;
   }
 
   const result = request.status === 'approved' ? 'accepted' : 'rejected';
-  await deps.requests.complete(requestId, { result, attempts: context.attempt, completedAt: deps.clock.now() });
-  log.info({ result, attempt: context.attempt }, 'outcome reported to the authorization server');
+  const completedAt = deps.clock.now();
+  await deps.requests.complete(requestId, { result, attempts: context.attempt, completedAt });
+  await deps.audit.record({ type: 'completion.succeeded', at: completedAt, requestId, actor: 'service', outcome: result, ...userOf(request) });
 }
+
+const userOf = (request: AuthenticationRequest): { userId?: string } => (request.userId !== null ? { userId: request.userId } : {});

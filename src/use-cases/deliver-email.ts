@@ -60,7 +60,7 @@ const minutesLeft = (expiresAt: number, now: number): string => String(Math.max(
  * only its hash is kept, in the request.
  */
 export async function deliverEmail(
-  deps: Pick<Dependencies, 'requests' | 'users' | 'clock' | 'config' | 'logger'> & Partial<Pick<Dependencies, 'email'>>,
+  deps: Pick<Dependencies, 'requests' | 'users' | 'clock' | 'config' | 'logger' | 'audit'> & Partial<Pick<Dependencies, 'email'>>,
   requestId: string,
   context: JobContext,
 ): Promise<void> {
@@ -103,8 +103,10 @@ export async function deliverEmail(
     }
     await deps.requests.addDelivery(requestId, { channel: 'email', result: 'failed', at: deps.clock.now(), errorCode: 'smtp_error' });
     log.error({ attempt: context.attempt, reason }, 'e-mail could not be sent');
+    await deps.audit.record({ type: 'prompt.failed', at: deps.clock.now(), requestId, userId: request.userId, channel: 'email', actor: 'service', reason: 'smtp_error' });
     return;
   }
   await deps.requests.addDelivery(requestId, { channel: 'email', result: 'sent', at: deps.clock.now() });
+  await deps.audit.record({ type: 'prompt.delivered', at: deps.clock.now(), requestId, userId: request.userId, channel: 'email', actor: 'service' });
   log.info({ template: view.binding_message !== undefined ? 'with-binding-message' : 'without-binding-message' }, 'magic link e-mailed');
 }

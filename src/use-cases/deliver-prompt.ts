@@ -22,7 +22,7 @@ const SINGLE_RUN: JobContext = { attempt: 1, isLastAttempt: true };
  * the request at once so the authorization server does not wait for the expiry.
  */
 export async function deliverPrompt(
-  deps: Pick<Dependencies, 'requests' | 'devices' | 'notifiers' | 'jobs' | 'clock' | 'logger' | 'users'> &
+  deps: Pick<Dependencies, 'requests' | 'devices' | 'notifiers' | 'jobs' | 'clock' | 'logger' | 'users' | 'audit'> &
     Partial<Pick<Dependencies, 'email' | 'config'>>,
   requestId: string,
   context: JobContext = SINGLE_RUN,
@@ -52,6 +52,22 @@ export async function deliverPrompt(
   deps.logger.info(
     { requestId, attempt: context.attempt, deliveries: records.map(({ channel, result }) => `${channel}:${result}`) },
     'prompt delivered',
+  );
+  // Devices left to poll are not deliveries: the audit trail records push and e-mail attempts only.
+  const attempts = records.filter((record) => record.result !== 'skipped');
+  await Promise.all(
+    attempts.map((record) =>
+      deps.audit.record({
+        type: record.result === 'sent' ? 'prompt.delivered' : 'prompt.failed',
+        at: record.at,
+        requestId,
+        userId: request.userId ?? undefined,
+        channel: record.channel,
+        actor: 'service',
+        ...(record.deviceId !== undefined ? { deviceId: record.deviceId } : {}),
+        ...(record.errorCode !== undefined ? { reason: record.errorCode } : {}),
+      }),
+    ),
   );
 
   if (records.some((record) => record.result === 'sent' && record.channel !== POLL_CHANNEL)) {

@@ -10,7 +10,7 @@ import type { Dependencies } from './dependencies.js';
  */
 export async function denyRequest(
   // `notifiers` is optional so callers written before closing messages existed still compile.
-  deps: Pick<Dependencies, 'requests' | 'jobs' | 'clock' | 'logger'> & Partial<Pick<Dependencies, 'notifiers'>>,
+  deps: Pick<Dependencies, 'requests' | 'jobs' | 'clock' | 'logger' | 'audit'> & Partial<Pick<Dependencies, 'notifiers'>>,
   requestId: string,
   reason: string,
   description: string,
@@ -26,6 +26,15 @@ export async function denyRequest(
   }, now);
   if (!result.ok) return false;
   await deps.jobs.add([jobFor('complete-request', { requestId }), ...closePromptJobs(deps, requestId)]);
-  deps.logger.info({ requestId, reason }, 'request denied by the service');
+  await deps.audit.record({
+    type: 'decision.recorded',
+    at: now,
+    requestId,
+    actor: 'service',
+    channel: 'system',
+    outcome: 'deny',
+    reason,
+    ...(result.request.userId !== null ? { userId: result.request.userId } : {}),
+  });
   return true;
 }

@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
+import type { AuditTrail } from '../observability/audit-trail.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { AccountDirectory, AccountRepository } from '../ports/accounts.js';
 import type { AuthorizationServerClient } from '../ports/authorization-server.js';
 import type { ActivationCodeRepository, DeviceRepository, ReplayCache } from '../ports/devices.js';
@@ -34,4 +36,7 @@ export interface Dependencies {
   accounts: AccountRepository;
   /** Where the accounts a user may choose from come from (the store above, or the bank's API). */
   accountDirectory: AccountDirectory;
+  /** Lifecycle and admin events: audit log, service log and metrics. */
+  audit: AuditTrail;
+  metrics: Metrics;
 }

@@ -21,7 +21,7 @@ export const invalidActivationCode = (): AppError =>
  * kept.
  */
 export async function enrollDevice(
-  deps: Pick<Dependencies, 'users' | 'devices' | 'activationCodes' | 'clock' | 'logger'>,
+  deps: Pick<Dependencies, 'users' | 'devices' | 'activationCodes' | 'clock' | 'logger' | 'audit'>,
   input: EnrollmentInput,
 ): Promise<{ deviceId: string; userId: string; deviceToken: string }> {
   const key = await acceptDevicePublicKey(input.public_jwk);
@@ -46,6 +46,14 @@ export async function enrollDevice(
     ...(input.push_token ? { pushToken: input.push_token } : {}),
   };
   await deps.devices.create(device);
-  deps.logger.info({ deviceId: device.deviceId, userId, alg: key.alg, platform: device.platform }, 'device enrolled');
+  await deps.audit.record({
+    type: 'device.enrolled',
+    at: device.createdAt,
+    userId,
+    deviceId: device.deviceId,
+    actor: 'device',
+    channel: device.platform,
+    reason: key.alg,
+  });
   return { deviceId: device.deviceId, userId, deviceToken };
 }

@@ -2,6 +2,7 @@ import type { AuthenticationRequest, ConsentView, DecisionAction, DecisionRecord
 import { magicLinkMatches, parseMagicLinkToken } from '../domain/magic-link.js';
 import { jobFor } from '../ports/jobs.js';
 import { bindingMismatchDecision, checkBindingChoice } from './binding-confirmation.js';
+import { closePromptJobs } from './close-prompt.js';
 import type { Dependencies } from './dependencies.js';
 import { effectiveStatus } from './view-requests.js';
 
@@ -49,7 +50,7 @@ export async function openMagicLink(deps: Deps, token: string): Promise<MagicLin
  * signature; the evidence says so.
  */
 export async function decideByMagicLink(
-  deps: Pick<Dependencies, 'requests' | 'jobs' | 'clock' | 'config' | 'logger'>,
+  deps: Pick<Dependencies, 'requests' | 'jobs' | 'clock' | 'config' | 'logger' | 'audit' | 'notifiers'>,
   token: string,
   input: { action: DecisionAction; consentHash: string; bindingChoice?: string },
 ): Promise<MagicLinkDecision> {
@@ -74,7 +75,17 @@ export async function decideByMagicLink(
     const after = await openMagicLink(deps, token);
     return after.state === 'pending' ? { state: 'view_changed', request } : after;
   }
-  await deps.jobs.add([jobFor('complete-request', { requestId: request.requestId })]);
-  deps.logger.info({ requestId: request.requestId, action: decision.action, reason: decision.reason, channel: 'email' }, 'decision recorded');
+  // Devices that were prompted too drop the request (closing messages), as after a device's decision.
+  await deps.jobs.add([jobFor('complete-request', { requestId: request.requestId }), ...closePromptJobs(deps, request.requestId)]);
+  await deps.audit.record({
+    type: 'decision.recorded',
+    at: now,
+    requestId: request.requestId,
+    actor: 'user',
+    channel: 'email',
+    outcome: decision.action,
+    ...(request.userId !== null ? { userId: request.userId } : {}),
+    ...(decision.reason !== undefined ? { reason: decision.reason } : {}),
+  });
   return { state: 'recorded', action: decision.action, bindingMismatch: binding.outcome === 'mismatch', request };
 }

@@ -4,7 +4,7 @@ import type { User } from '../domain/user.js';
 import { AccountDirectoryError } from '../ports/accounts.js';
 import type { Dependencies } from './dependencies.js';
 
-type AccountDeps = Pick<Dependencies, 'users' | 'accounts' | 'accountDirectory' | 'logger'>;
+type AccountDeps = Pick<Dependencies, 'users' | 'accounts' | 'accountDirectory' | 'logger' | 'audit' | 'clock'>;
 
 async function existingUser(deps: AccountDeps, userId: string): Promise<User> {
   const user = await deps.users.get(userId);
@@ -22,7 +22,7 @@ export async function putAccounts(deps: AccountDeps, userId: string, accounts: B
   const repeated = ids.find((id, index) => ids.indexOf(id) !== index);
   if (repeated !== undefined) throw AppError.invalidRequest(`accounts: account_id ${repeated} is listed twice`);
   await deps.accounts.put({ userId, partition: user.partition }, accounts);
-  deps.logger.info({ userId, accounts: accounts.length }, 'accounts saved');
+  await deps.audit.record({ type: 'user.accounts_saved', at: deps.clock.now(), userId, actor: 'admin', reason: `${accounts.length} account(s)` });
   return accounts;
 }
 

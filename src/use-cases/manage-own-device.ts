@@ -2,7 +2,7 @@ import type { Device } from '../domain/device.js';
 import { AppError } from '../domain/errors.js';
 import type { Dependencies } from './dependencies.js';
 
-type Deps = Pick<Dependencies, 'devices' | 'clock' | 'logger'>;
+type Deps = Pick<Dependencies, 'devices' | 'clock' | 'logger' | 'audit'>;
 
 /** A device renames itself or replaces its push token; a new token also revives one marked dead. */
 export async function updateOwnDevice(deps: Deps, device: Device, input: { name?: string; push_token?: string }): Promise<Device> {
@@ -13,11 +13,18 @@ export async function updateOwnDevice(deps: Deps, device: Device, input: { name?
   if (updated === undefined) {
     throw new AppError(401, 'invalid_token', 'the device was revoked', { 'www-authenticate': 'DPoP error="invalid_token", algs="ES256 EdDSA"' });
   }
-  deps.logger.info({ deviceId: device.deviceId, pushTokenChanged: input.push_token !== undefined }, 'device updated itself');
+  await deps.audit.record({
+    type: 'device.updated',
+    at: deps.clock.now(),
+    userId: device.userId,
+    deviceId: device.deviceId,
+    actor: 'device',
+    ...(input.push_token !== undefined ? { reason: 'push token replaced' } : {}),
+  });
   return updated;
 }
 
 export async function unenrollOwnDevice(deps: Deps, device: Device): Promise<void> {
   await deps.devices.revoke(device.deviceId, deps.clock.now());
-  deps.logger.info({ deviceId: device.deviceId }, 'device un-enrolled itself');
+  await deps.audit.record({ type: 'device.revoked', at: deps.clock.now(), userId: device.userId, deviceId: device.deviceId, actor: 'device' });
 }

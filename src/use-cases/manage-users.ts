@@ -5,7 +5,7 @@ import type { User } from '../domain/user.js';
 import type { UserInput } from '../ports/users.js';
 import type { Dependencies } from './dependencies.js';
 
-type UserDeps = Pick<Dependencies, 'users' | 'devices' | 'clock' | 'logger'>;
+type UserDeps = Pick<Dependencies, 'users' | 'devices' | 'clock' | 'logger' | 'audit'>;
 
 export async function putUser(deps: UserDeps, userId: string, input: UserInput): Promise<{ user: User; devices: Device[] }> {
   if (userId.trim() !== userId || userId.length === 0) throw AppError.invalidRequest('user_id: must not start or end with spaces');
@@ -13,7 +13,14 @@ export async function putUser(deps: UserDeps, userId: string, input: UserInput):
   if (!result.ok) {
     throw AppError.conflict('alias_in_use', `aliases: ${result.conflictingAlias} already names another user`);
   }
-  deps.logger.info({ userId, aliases: result.user.aliases.length, disabled: result.user.disabled }, 'user saved');
+  await deps.audit.record({
+    type: 'user.saved',
+    at: result.user.updatedAt,
+    userId,
+    actor: 'admin',
+    outcome: result.user.disabled ? 'disabled' : 'enabled',
+    reason: `${result.user.aliases.length} alias(es)`,
+  });
   return { user: result.user, devices: await deps.devices.listForUser(userId, result.user.partition) };
 }
 
@@ -27,7 +34,7 @@ export async function revokeDevice(deps: UserDeps, userId: string, deviceId: str
   const device = await deps.devices.get(deviceId);
   if (device === undefined || device.userId !== userId || device.status !== 'active') throw AppError.notFound('no such active device for this user');
   await deps.devices.revoke(deviceId, deps.clock.now());
-  deps.logger.info({ userId, deviceId }, 'device revoked by an operator');
+  await deps.audit.record({ type: 'device.revoked', at: deps.clock.now(), userId, deviceId, actor: 'admin' });
 }
 
 export async function createActivationCode(
@@ -39,6 +46,6 @@ export async function createActivationCode(
   const activationCode = newActivationCode();
   const ttlSeconds = deps.config.devices.activationCodeTtlSeconds;
   await deps.activationCodes.save(sha256Base64url(normalizeActivationCode(activationCode)), userId, ttlSeconds);
-  deps.logger.info({ userId }, 'activation code created');
+  await deps.audit.record({ type: 'activation_code.created', at: deps.clock.now(), userId, actor: 'admin' });
   return { activationCode, expiresAt: deps.clock.now() + ttlSeconds * 1000 };
 }

@@ -10,7 +10,7 @@ import { denyRequest } from './deny-request.js';
 import { findOpenBankingConsent } from './openbanking-consent.js';
 import { publishView } from './publish-view.js';
 
-type PrepareDeps = Pick<Dependencies, 'requests' | 'jobs' | 'authorizationServer' | 'accountDirectory' | 'clock' | 'logger'> &
+type PrepareDeps = Pick<Dependencies, 'requests' | 'jobs' | 'authorizationServer' | 'accountDirectory' | 'clock' | 'logger' | 'audit'> &
   Partial<Pick<Dependencies, 'config' | 'users' | 'devices' | 'email'>>;
 
 /**

@@ -14,7 +14,7 @@ const RECORD_WAIT_ATTEMPTS = 3;
  * expiry, then prompt the user. A request the service already denied goes straight to completion.
  */
 export async function prepareRequest(
-  deps: Pick<Dependencies, 'requests' | 'jobs' | 'authorizationServer' | 'accountDirectory' | 'clock' | 'logger'> &
+  deps: Pick<Dependencies, 'requests' | 'jobs' | 'authorizationServer' | 'accountDirectory' | 'clock' | 'logger' | 'audit'> &
     Partial<Pick<Dependencies, 'config' | 'users' | 'devices' | 'email'>>,
   requestId: string,
   context: JobContext,

@@ -19,7 +19,7 @@ const alreadyDecided = (status: RequestStatus): AppError =>
  * reported to the authorization server by a job.
  */
 export async function recordDecision(
-  deps: Pick<Dependencies, 'requests' | 'jobs' | 'clock' | 'config' | 'logger' | 'authorizationServer' | 'accountDirectory' | 'notifiers'>,
+  deps: Pick<Dependencies, 'requests' | 'jobs' | 'clock' | 'config' | 'logger' | 'authorizationServer' | 'accountDirectory' | 'notifiers' | 'audit'>,
   input: { device: Device; requestId: string; decisionToken: string },
 ): Promise<{ requestId: string; status: 'approved' | 'denied' }> {
   const { device, requestId } = input;
@@ -73,7 +73,17 @@ export async function recordDecision(
 
   // The other devices' prompts are closed by a job, so this answer does not wait for the push service.
   await deps.jobs.add([jobFor('complete-request', { requestId }), ...closePromptJobs(deps, requestId)]);
-  deps.logger.info({ requestId, deviceId: device.deviceId, action: decision.action, reason: decision.reason }, 'decision recorded');
+  await deps.audit.record({
+    type: 'decision.recorded',
+    at: now,
+    requestId,
+    userId: device.userId,
+    deviceId: device.deviceId,
+    actor: 'device',
+    channel: 'device',
+    outcome: decision.action,
+    ...(decision.reason !== undefined ? { reason: decision.reason } : {}),
+  });
   return { requestId, status: decision.action === 'approve' ? 'approved' : 'denied' };
 }
 

@@ -24,7 +24,7 @@ export interface StartAuthenticationInput extends StartScopeFields {
  * added. A user who cannot be reached still gets a request, already denied, which the job reports.
  */
 export async function startAuthentication(
-  deps: Pick<Dependencies, 'users' | 'requests' | 'jobs' | 'clock' | 'config' | 'logger'>,
+  deps: Pick<Dependencies, 'users' | 'requests' | 'jobs' | 'clock' | 'config' | 'logger' | 'audit'>,
   input: StartAuthenticationInput,
 ): Promise<{ requestId: string; created: boolean }> {
   const identifier = normalizeIdentifier(input.user_identifier);
@@ -59,9 +59,20 @@ export async function startAuthentication(
     deps.jobs.add([jobFor('prepare-request', { requestId })]),
   ]);
 
-  const log = deps.logger.child({ requestId });
-  if (!result.created) log.info('repeated start for a known login; nothing new created');
-  else if (result.status === 'denied') log.info({ reason: result.reason }, 'request received; the user cannot be reached');
-  else log.info('request received');
+  if (!result.created) {
+    deps.logger.info({ requestId }, 'repeated start for a known login; nothing new created');
+  } else {
+    // Written after the answer leaves: this call must not wait for a third store round trip.
+    deps.audit.recordInBackground({
+      type: 'request.received',
+      at: now,
+      requestId,
+      actor: 'authorization-server',
+      outcome: result.status,
+      ...(draft.userId !== null ? { userId: draft.userId } : {}),
+      ...(draft.clientId !== undefined ? { clientId: draft.clientId } : {}),
+      ...(result.status === 'denied' ? { reason: result.reason } : {}),
+    });
+  }
   return { requestId, created: result.created };
 }

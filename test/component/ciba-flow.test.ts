@@ -325,7 +325,7 @@ describe.each<StoreKind>(['memory', 'redis'])('CIBA flow on the %s store', (stor
   describe('expiry', () => {
     it('an expired request answers 410 and nothing is sent to the authorization server', async () => {
       await service.stop();
-      service = await startService({ store, redisUrl: redis.url, secureAuth, env: { REQUEST_TTL_SECONDS: '1' } });
+      service = await startService({ store, redisUrl: redis.url, secureAuth, env: { REQUEST_TTL_SECONDS: '3' } });
       const device = await enrolledUser('quinn');
       const { requestId, login_id } = await start('quinn');
       const view = await device.waitForRequest((r) => r.request_id === requestId);

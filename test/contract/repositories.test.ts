@@ -1,6 +1,7 @@
 /**
  * One contract for the storage ports (src/ports), run against both implementations: the embedded
- * in-memory adapters and the Redis adapters on a private redis-server. Whatever a use case may rely
+ * in-memory adapters and the Redis adapters on a private redis-server (and on a private three-node
+ * Redis Cluster, where every multi-key step must stay in one slot). Whatever a use case may rely
  * on is pinned here, so the two stores cannot drift apart.
  */
 import { MemoryActivationCodes, MemoryDevices, MemoryReplayCache } from '../../src/adapters/memory/memory-devices.js';
@@ -28,7 +29,7 @@ import type { User } from '../../src/domain/user.js';
 import type { ActivationCodeRepository, DeviceRepository, ReplayCache } from '../../src/ports/devices.js';
 import type { RequestRepository } from '../../src/ports/requests.js';
 import type { UserInput, UserRepository } from '../../src/ports/users.js';
-import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { startRedisCluster, startRedisServer, type RedisClusterHandle, type RedisServerHandle } from '../support/redis-server.js';
 import { sleep } from '../support/service.js';
 
 interface Repositories {
@@ -39,18 +40,25 @@ interface Repositories {
   requests: RequestRepository;
 }
 
-type StoreKind = 'memory' | 'redis';
+/** 'redis-cluster': the Redis adapters on a three-node cluster, where a step that crosses slots fails. */
+type StoreKind = 'memory' | 'redis' | 'redis-cluster';
 
 let redisServer: RedisServerHandle;
 let connection: RedisConnection;
+let cluster: RedisClusterHandle;
+let clusterConnection: RedisConnection;
 let prefixCounter = 0;
 
 beforeAll(async () => {
   redisServer = await startRedisServer();
   connection = createRedisConnection({ url: redisServer.url }, 'fail-fast');
+  cluster = await startRedisCluster(3);
+  clusterConnection = createRedisConnection({ clusterNodes: cluster.nodes }, 'fail-fast');
 });
 afterAll(async () => {
   await connection.quit();
+  await clusterConnection?.quit();
+  await cluster?.stop();
   await redisServer.stop();
 });
 
@@ -67,28 +75,28 @@ function memoryRepositories(): Repositories {
 }
 
 /** Fresh Redis repositories: a key prefix of their own, so no test sees another's data. */
-function redisRepositories(): Repositories {
+function redisRepositories(on: RedisConnection = connection): Repositories {
   prefixCounter += 1;
   const keys = new RedisKeys(`contract-${process.pid}-${prefixCounter}:`);
   return {
-    users: new RedisUsers(connection, keys),
-    devices: new RedisDevices(connection, keys),
-    activationCodes: new RedisActivationCodes(connection, keys),
-    replayCache: new RedisReplayCache(connection, keys),
-    requests: new RedisRequests(connection, keys),
+    users: new RedisUsers(on, keys),
+    devices: new RedisDevices(on, keys),
+    activationCodes: new RedisActivationCodes(on, keys),
+    replayCache: new RedisReplayCache(on, keys),
+    requests: new RedisRequests(on, keys),
   };
 }
 
 const MINUTE = 60_000;
 const RETENTION_SECONDS = 3600;
 
-describe.each<StoreKind>(['memory', 'redis'])('storage contract on the %s store', (store) => {
+describe.each<StoreKind>(['memory', 'redis', 'redis-cluster'])('storage contract on the %s store', (store) => {
   let repos: Repositories;
   let clock: number;
   let loginCounter = 0;
 
   beforeEach(() => {
-    repos = store === 'memory' ? memoryRepositories() : redisRepositories();
+    repos = store === 'memory' ? memoryRepositories() : redisRepositories(store === 'redis-cluster' ? clusterConnection : connection);
     clock = Date.now();
   });
 

@@ -44,7 +44,7 @@ let loginCounter = 0;
  * (client name, logo and scope descriptions) unless `register` is false.
  */
 export async function startRequest(
-  service: TestService,
+  service: Pick<TestService, 'asCall'>,
   secureAuth: SecureAuthStub,
   userIdentifier: string,
   options: { register?: boolean; extra?: Record<string, unknown> } = {},

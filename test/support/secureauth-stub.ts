@@ -44,6 +44,22 @@ export interface RecordedCall {
   status: number;
   /** Why the stub found the request invalid (schema errors, id/login_state mismatch, content type). */
   validationErrors: string[];
+  /** Set for calls caught by {@link SecureAuthStub.hold}: still held, let through, or dropped unanswered. */
+  held?: 'holding' | 'proceeded' | 'dropped';
+}
+
+/**
+ * A System API call the stub holds open (see {@link SecureAuthStub.hold}): the caller waits for an
+ * answer until the test decides what SecureAuth did with it.
+ */
+export interface HeldCall {
+  readonly call: RecordedCall;
+  /** Whether the caller went away (timed out, or its process died) while the call was held. */
+  callerGone(): boolean;
+  /** Handle the call as usual now (an accept is applied even if the caller is gone; its answer is lost). */
+  proceed(): void;
+  /** Close the connection without handling the call: SecureAuth never saw it. */
+  drop(): void;
 }
 
 export interface TokenRequest {
@@ -121,6 +137,15 @@ export interface SecureAuthStub {
   failNext(route: StubRoute, responses: ScriptedResponse[]): void;
   /** While down, every route answers 503 (queued answers are kept for later). */
   setDown(down: boolean): void;
+  /**
+   * Hold every later call of `kind` open, after recording it, until the test proceeds or drops it
+   * ({@link heldCalls}); `false` stops holding new calls (held ones stay held).
+   */
+  hold(kind: RecordedCallKind | false): void;
+  /** Calls held so far, in arrival order (also those already let through or dropped). */
+  readonly heldCalls: readonly HeldCall[];
+  /** Resolve once `count` calls have been held in all; reject after `timeoutMs` (default 10 s). */
+  waitForHeld(count: number, timeoutMs?: number): Promise<HeldCall[]>;
   /** Tokens issued so far answer 401 from now on; new ones work. */
   revokeTokens(): void;
   setTokenExpiresIn(seconds: number): void;
@@ -178,6 +203,8 @@ class StubState {
   readonly queues = new Map<StubRoute, ScriptedResponse[]>();
   tokensIssued = 0;
   down = false;
+  holding: RecordedCallKind | undefined;
+  readonly held: HeldCall[] = [];
   tokenExpiresIn: number;
 
   constructor(readonly config: StubConfig) {
@@ -455,31 +482,71 @@ function systemApiHandler(state: StubState, kind: RecordedCallKind) {
     // scripted fault or a 401) carries what was sent and what is wrong with it.
     const bodyProblem = kind === 'get' ? undefined : inspectDecisionBody(kind, req, record);
 
-    if (state.down) return refuse({ status: 503, errorCode: 'service_unavailable', message: 'service unavailable' });
-    const scripted = state.takeScripted(kind);
-    if (scripted) {
-      record.status = scripted.status;
-      return sendScripted(res, scripted);
-    }
-
-    const rejection =
-      checkBearer(state, req) ??
-      (kind === 'get'
-        ? checkLogin(state, record, record.query['login_state'])
-        : (bodyProblem ??
-          checkLogin(state, record, isObject(record.body) ? record.body['login_state'] : undefined) ??
-          checkNotDecided(state, record)));
-    if (rejection) return refuse(rejection);
-
-    const login = state.logins.get(record.login);
-    if (!login) return refuse({ status: 404, errorCode: 'not_found', message: 'login not found' });
-    if (kind === 'get') return reply(200, sessionResponse(state, login));
-
-    login.decision = kind === 'accept' ? 'accepted' : 'rejected';
-    const body = { redirect_to: redirectTo(state, record.login) };
-    assertMatchesDefinition(REFERENCE, kind === 'accept' ? 'ScopeGrantAccepted' : 'ScopeGrantRejected', body);
-    reply(200, body);
+    const handle = (): void => answerSystemApiCall(state, kind, { req, res, record, bodyProblem, reply, refuse });
+    if (state.holding === kind) return holdCall(state, record, res, handle);
+    handle();
   };
+}
+
+/** Parks a call until the test lets it through or drops it (see {@link SecureAuthStub.hold}). */
+function holdCall(state: StubState, record: RecordedCall, res: Response, handle: () => void): void {
+  let gone = false;
+  res.on('close', () => {
+    if (!res.writableFinished) gone = true;
+  });
+  record.held = 'holding';
+  state.held.push({
+    call: record,
+    callerGone: () => gone,
+    proceed() {
+      if (record.held !== 'holding') return;
+      record.held = 'proceeded';
+      handle();
+    },
+    drop() {
+      if (record.held !== 'holding') return;
+      record.held = 'dropped';
+      res.socket?.destroy();
+    },
+  });
+}
+
+interface SystemApiExchange {
+  req: Request;
+  res: Response;
+  record: RecordedCall;
+  bodyProblem: Rejection | undefined;
+  reply(status: number, body: unknown, headers?: Record<string, string>): void;
+  refuse(rejection: Rejection): void;
+}
+
+/** The answer to a recorded System API call: down, scripted, refused by a check, or handled. */
+function answerSystemApiCall(state: StubState, kind: RecordedCallKind, exchange: SystemApiExchange): void {
+  const { req, res, record, bodyProblem, reply, refuse } = exchange;
+  if (state.down) return refuse({ status: 503, errorCode: 'service_unavailable', message: 'service unavailable' });
+  const scripted = state.takeScripted(kind);
+  if (scripted) {
+    record.status = scripted.status;
+    return sendScripted(res, scripted);
+  }
+
+  const rejection =
+    checkBearer(state, req) ??
+    (kind === 'get'
+      ? checkLogin(state, record, record.query['login_state'])
+      : (bodyProblem ??
+        checkLogin(state, record, isObject(record.body) ? record.body['login_state'] : undefined) ??
+        checkNotDecided(state, record)));
+  if (rejection) return refuse(rejection);
+
+  const login = state.logins.get(record.login);
+  if (!login) return refuse({ status: 404, errorCode: 'not_found', message: 'login not found' });
+  if (kind === 'get') return reply(200, sessionResponse(state, login));
+
+  login.decision = kind === 'accept' ? 'accepted' : 'rejected';
+  const body = { redirect_to: redirectTo(state, record.login) };
+  assertMatchesDefinition(REFERENCE, kind === 'accept' ? 'ScopeGrantAccepted' : 'ScopeGrantRejected', body);
+  reply(200, body);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -584,6 +651,18 @@ export async function startSecureAuthStub(options: SecureAuthStubOptions = {}): 
     },
     setDown(down) {
       state.down = down;
+    },
+    hold(kind) {
+      state.holding = kind === false ? undefined : kind;
+    },
+    heldCalls: state.held,
+    async waitForHeld(count, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (state.held.length < count) {
+        if (Date.now() >= deadline) throw new Error(`secureauth-stub waitForHeld: ${state.held.length} of ${count} calls held after ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      return state.held.slice(0, count);
     },
     revokeTokens() {
       for (const token of state.tokens.values()) token.revoked = true;

@@ -14,11 +14,13 @@ export const AS_USER = 'secureauth';
 export const AS_PASSWORD = 'as-password-0123456789';
 export const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
 
-export type StoreKind = 'memory' | 'redis';
+export type StoreKind = 'memory' | 'redis' | 'redis-cluster';
 
 export interface StartServiceOptions {
   store: StoreKind;
   redisUrl?: string;
+  /** For the 'redis-cluster' store: its nodes (REDIS_CLUSTER_NODES). */
+  redisClusterNodes?: Array<{ host: string; port: number }>;
   secureAuth?: SecureAuthStub;
   /** Push through the real firebase-admin SDK to this local FCM stand-in. */
   fcm?: FcmStandIn;
@@ -57,6 +59,12 @@ export async function startService(options: StartServiceOptions): Promise<TestSe
     ADMIN_API_TOKEN: ADMIN_TOKEN,
     OPENAPI_VALIDATE_RESPONSES: 'true',
     ...(options.store === 'redis' ? { REDIS_URL: options.redisUrl ?? '', REDIS_KEY_PREFIX: `t${process.pid}-${prefixCounter}:` } : {}),
+    ...(options.store === 'redis-cluster'
+      ? {
+          REDIS_CLUSTER_NODES: (options.redisClusterNodes ?? []).map((node) => `${node.host}:${node.port}`).join(','),
+          REDIS_KEY_PREFIX: `t${process.pid}-${prefixCounter}:`,
+        }
+      : {}),
     ...(options.secureAuth
       ? {
           SECUREAUTH_ISSUER_URL: options.secureAuth.issuerUrl,

@@ -42,6 +42,10 @@ export class MemoryJobQueue implements JobQueue, JobWorker {
     for (const run of this.waiting.splice(0)) run();
   }
 
+  async depth(): Promise<Record<string, number>> {
+    return { delayed: this.timers.size, waiting: this.waiting.length, active: this.running.size, failed: 0 };
+  }
+
   isRunning(): boolean {
     return this.handlers !== undefined && !this.closed;
   }

@@ -123,6 +123,17 @@ export class MemoryRequests implements RequestRepository {
     return { ok: true, request: structuredClone(request) };
   }
 
+  private readonly claims = new Map<string, Set<string>>();
+
+  async claim(requestId: string, token: string): Promise<boolean> {
+    if (this.requests.get(requestId) === undefined) return false;
+    const claimed = this.claims.get(requestId) ?? new Set<string>();
+    this.claims.set(requestId, claimed);
+    if (claimed.has(token)) return false;
+    claimed.add(token);
+    return true;
+  }
+
   async addDelivery(requestId: string, delivery: DeliveryRecord): Promise<void> {
     this.requests.get(requestId)?.deliveries.push(structuredClone(delivery));
   }

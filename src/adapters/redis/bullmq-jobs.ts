@@ -55,12 +55,16 @@ export class BullMqJobQueue implements JobQueue {
 /** Runs BullMQ jobs with the handlers of the use cases; retries follow {@link jobPolicies}. */
 export class BullMqJobWorker implements JobWorker {
   private worker: Worker | undefined;
+  /** Handlers running now; shutdown waits for them itself (see close()). */
+  private readonly running = new Set<Promise<void>>();
 
   constructor(
     private readonly connection: RedisConnection,
     private readonly prefix: string,
     private readonly logger: Logger,
     private readonly concurrency = 16,
+    /** A running job's lock (renewed at half of it); a dead worker's jobs are taken over after one to two of these. */
+    private readonly lockDurationMs = 30_000,
   ) {}
 
   async start(handlers: JobHandlers): Promise<void> {
@@ -70,12 +74,25 @@ export class BullMqJobWorker implements JobWorker {
         if (!isJobName(job.name)) throw new Error(`unknown job ${job.name}`);
         const attempt = job.attemptsMade + 1;
         const context = { attempt, isLastAttempt: attempt >= jobPolicies[job.name].attempts };
-        await this.dispatch(handlers, job.name, job.data, context);
+        const run = this.dispatch(handlers, job.name, job.data, context);
+        const tracked = run.then(
+          () => undefined,
+          () => undefined,
+        );
+        this.running.add(tracked);
+        try {
+          await run;
+        } finally {
+          this.running.delete(tracked);
+        }
       },
       {
         connection: this.connection,
         prefix: this.prefix,
         concurrency: this.concurrency,
+        lockDuration: this.lockDurationMs,
+        // Stalled jobs (their worker died) are looked for as often as a lock lasts.
+        stalledInterval: this.lockDurationMs,
         settings: {
           backoffStrategy: (attemptsMade, _type, error, job) => {
             const name = job?.name ?? '';
@@ -99,8 +116,19 @@ export class BullMqJobWorker implements JobWorker {
     return this.worker?.isRunning() ?? false;
   }
 
+  /**
+   * Stops taking jobs, lets the running ones finish, then closes. BullMQ's own graceful close waits
+   * for its blocking connection to end, which can hang for good after Redis restarted under it; so
+   * fetching is paused, the handlers are awaited here, and the worker is then closed with force.
+   * A job fetched in the instant between the two is left to BullMQ's stalled-job recovery (another
+   * worker runs it again after the lock expires); every handler is idempotent.
+   */
   async close(): Promise<void> {
-    await this.worker?.close();
+    const worker = this.worker;
+    if (worker === undefined) return;
+    await worker.pause(true);
+    await Promise.allSettled([...this.running]);
+    await worker.close(true);
   }
 
   private dispatch<N extends JobName>(

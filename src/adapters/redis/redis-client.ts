@@ -1,10 +1,18 @@
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
+import type { RedisStoreConfig } from '../../config/config.js';
 
 export type RedisConnection = Redis | Cluster;
 
 export interface RedisConnectionSettings {
   url?: string;
   clusterNodes?: Array<{ host: string; port: number }>;
+  /** Credentials and TLS of every cluster node (a single server's come with its URL). */
+  clusterNodeOptions?: { username?: string; password?: string; tls?: boolean };
+}
+
+/** What to connect to for the configured store: one server (`REDIS_URL`) or a cluster (`REDIS_CLUSTER_NODES`). */
+export function connectionSettingsFor(store: RedisStoreConfig): RedisConnectionSettings {
+  return 'cluster' in store ? { clusterNodes: store.cluster.nodes, clusterNodeOptions: store.cluster.options } : { url: store.url };
 }
 
 /**
@@ -27,7 +35,14 @@ const patient: RedisOptions = {
 export function createRedisConnection(settings: RedisConnectionSettings, kind: 'fail-fast' | 'patient'): RedisConnection {
   const options = kind === 'fail-fast' ? failFast : patient;
   if (settings.clusterNodes !== undefined && settings.clusterNodes.length > 0) {
-    return new Cluster(settings.clusterNodes, { redisOptions: options, enableAutoPipelining: kind === 'fail-fast' });
+    const { username, password, tls } = settings.clusterNodeOptions ?? {};
+    const nodeOptions: RedisOptions = {
+      ...options,
+      ...(username !== undefined ? { username } : {}),
+      ...(password !== undefined ? { password } : {}),
+      ...(tls === true ? { tls: {} } : {}),
+    };
+    return new Cluster(settings.clusterNodes, { redisOptions: nodeOptions, enableAutoPipelining: kind === 'fail-fast' });
   }
   if (settings.url === undefined) throw new Error('a Redis URL or cluster nodes are required');
   return new Redis(settings.url, options);

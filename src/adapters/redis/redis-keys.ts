@@ -67,6 +67,11 @@ export class RedisKeys {
     return `${this.prefix}jti:${scope}:${id}`;
   }
 
+  /** The audit trail: one stream (a single key, so any slot). */
+  get audit(): string {
+    return `${this.prefix}audit`;
+  }
+
   /** BullMQ's prefix: one hash tag so every queue key sits in one slot, as BullMQ requires on a cluster. */
   get queuePrefix(): string {
     return `${this.prefix}{jobs}`;

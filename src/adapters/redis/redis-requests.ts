@@ -157,6 +157,14 @@ return n`,
 /** A daily counter outlives its day by a day, so the limit holds across midnight skew between hosts. */
 const DAY_COUNTER_TTL_MS = 2 * 24 * 3600 * 1000;
 
+/** Sets a claim field on an existing request, once. KEYS: request. ARGV: token. */
+const CLAIM = new LuaScript(
+  `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+return redis.call('HSETNX', KEYS[1], 'claim:' .. ARGV[1], '1')`,
+  1,
+);
+
 export class RedisRequests implements RequestRepository {
   constructor(
     private readonly redis: RedisConnection,
@@ -246,6 +254,10 @@ export class RedisRequests implements RequestRepository {
       ),
       requestId,
     );
+  }
+
+  async claim(requestId: string, token: string): Promise<boolean> {
+    return (await CLAIM.run(this.redis, [this.keys.request(requestId)], [token])) === 1;
   }
 
   async addDelivery(requestId: string, delivery: DeliveryRecord): Promise<void> {

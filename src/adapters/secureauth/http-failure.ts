@@ -17,10 +17,25 @@ export function classifyResponse(what: string, response: AxiosResponse): Authori
   const status = response.status;
   const retryable = status === 429 || status >= 500;
   const after = retryAfterMs(response.headers['retry-after']);
+  const alreadyDecided = alreadyDecidedAs(status, response.data);
   return new AuthorizationServerError(`${what}: HTTP ${status}${describeBody(response.data)}`, retryable, {
     status,
     ...(after !== undefined ? { retryAfterMs: after } : {}),
+    ...(alreadyDecided !== undefined ? { alreadyDecided } : {}),
   });
+}
+
+/**
+ * SecureAuth's `Error` body names a login that was already decided with `error_code`
+ * `login_already_accepted` / `login_already_rejected` (403: a forbidden transition).
+ */
+function alreadyDecidedAs(status: number, body: unknown): 'accepted' | 'rejected' | undefined {
+  if (status !== 403 && status !== 409) return undefined;
+  if (typeof body !== 'object' || body === null) return undefined;
+  const code = (body as Record<string, unknown>).error_code;
+  if (code === 'login_already_accepted') return 'accepted';
+  if (code === 'login_already_rejected') return 'rejected';
+  return undefined;
 }
 
 export function classifyTransportError(what: string, error: unknown): AuthorizationServerError {

@@ -24,6 +24,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readiness
+         * @description 200 only when this process can take work: Redis answers and, in a process that runs jobs
+         *     (`ROLE=worker|all`), the job worker runs. Orchestrators and load balancers should route to a
+         *     process only while it is ready; `/healthz` only says the process is up.
+         */
+        get: operations["getReadiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics
+         * @description Prometheus text format: HTTP latency per route and status (`ciba_http_request_duration_seconds`),
+         *     requests received and finished by state, decisions by action and channel, prompt deliveries by
+         *     channel and result, completion attempts by result, queue depth by state, System API token
+         *     refreshes, and the process's own figures. Open unless `METRICS_TOKEN` is set (then bearer);
+         *     keep it off the public network either way.
+         */
+        get: operations["getMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/openapi.yaml": {
         parameters: {
             query?: never;
@@ -213,6 +259,30 @@ export interface paths {
          *     are retried, anything else ends the request.
          */
         put: operations["putAccounts"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit trail
+         * @description Every lifecycle event of every request — received, prompt delivered or failed, decision
+         *     (approve/deny, device, channel), completion succeeded or failed, expired — and every change to
+         *     users and devices, oldest first, filtered by user, request, type and time. Events carry ids and
+         *     codes, never tokens or `login_state`. The trail keeps about `AUDIT_MAX_EVENTS` events. Page with
+         *     `cursor` = the previous page's `next_cursor`; no `next_cursor` means the end was reached.
+         */
+        get: operations["queryAuditTrail"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -470,6 +540,37 @@ export interface components {
             error: string;
             /** @description What went wrong, for a person. */
             error_description: string;
+        };
+        Readiness: {
+            /** @enum {string} */
+            status: "ready" | "not_ready";
+            checks: {
+                [key: string]: boolean;
+            };
+        };
+        /** @enum {string} */
+        AuditEventType: "request.received" | "prompt.delivered" | "prompt.failed" | "decision.recorded" | "completion.succeeded" | "completion.failed" | "request.expired" | "user.saved" | "user.accounts_saved" | "activation_code.created" | "device.enrolled" | "device.updated" | "device.revoked";
+        AuditEvent: {
+            /** @description Position in the trail (increasing). */
+            id: string;
+            type: components["schemas"]["AuditEventType"];
+            at: components["schemas"]["Timestamp"];
+            request_id?: string;
+            user_id?: string;
+            client_id?: string;
+            device_id?: string;
+            /** @description device, email, system, push, poll, web, android… */
+            channel?: string;
+            /** @description approve/deny, accepted/rejected, pending/denied… */
+            outcome?: string;
+            /** @description A code (e.g. an FCM error) or a short description. */
+            reason?: string;
+            /** @description authorization-server, device, user, admin or service */
+            actor?: string;
+        };
+        AuditPage: {
+            events: components["schemas"]["AuditEvent"][];
+            next_cursor?: string;
         };
         Health: {
             /** @enum {string} */
@@ -1093,6 +1194,82 @@ export interface operations {
             };
         };
     };
+    getReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ready. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "ready",
+                     *       "checks": {
+                     *         "store": true,
+                     *         "workers": true
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description Not ready; `checks` says what is missing. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "not_ready",
+                     *       "checks": {
+                     *         "store": false,
+                     *         "workers": true
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+        };
+    };
+    getMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metrics. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description `METRICS_TOKEN` is set and the bearer token is missing or wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getOpenApiDocument: {
         parameters: {
             query?: never;
@@ -1420,6 +1597,67 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    queryAuditTrail: {
+        parameters: {
+            query?: {
+                user_id?: string;
+                request_id?: string;
+                type?: components["schemas"]["AuditEventType"];
+                /** @description Only events at or after this time. */
+                since?: string;
+                cursor?: string;
+                /** @description Events per page, 1 to 500 (default 100). */
+                limit?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "events": [
+                     *         {
+                     *           "id": "1767225600000-0",
+                     *           "type": "request.received",
+                     *           "at": "2026-01-01T00:00:00.000Z",
+                     *           "request_id": "Xk3l0aQ9bT2mZp1RwVn8cYf6sD4hJ7uE",
+                     *           "user_id": "alice",
+                     *           "client_id": "pos-terminal",
+                     *           "outcome": "pending",
+                     *           "actor": "authorization-server"
+                     *         },
+                     *         {
+                     *           "id": "1767225604000-0",
+                     *           "type": "decision.recorded",
+                     *           "at": "2026-01-01T00:00:04.000Z",
+                     *           "request_id": "Xk3l0aQ9bT2mZp1RwVn8cYf6sD4hJ7uE",
+                     *           "user_id": "alice",
+                     *           "device_id": "dQ4r0l1c2nT5yV6wX7z8A9bC",
+                     *           "channel": "device",
+                     *           "outcome": "approve",
+                     *           "actor": "device"
+                     *         }
+                     *       ],
+                     *       "next_cursor": "1767225604000-0"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["BearerUnauthorized"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
         };

@@ -9,6 +9,8 @@ declare global {
     interface Locals {
       /** The device a DPoP-authenticated device call comes from. */
       device?: Device;
+      /** The CIBA request a call concerns; request logs carry it (see app.ts). */
+      requestId?: string;
     }
   }
 }

@@ -3,12 +3,32 @@ import type { Dependencies } from '../../use-cases/dependencies.js';
 import { listAccounts, putAccounts } from '../../use-cases/manage-accounts.js';
 import { createActivationCode, getUser, putUser, revokeDevice } from '../../use-cases/manage-users.js';
 import { getDecisionEvidence, getRequestForAdmin } from '../../use-cases/view-requests.js';
+import type { AuditEventType } from '../../ports/audit.js';
+import { queryAudit } from '../../use-cases/query-audit.js';
 import type { ApiSchemas } from '../api-types.js';
-import { presentAccountList, presentAdminRequest, presentEvidence, presentUser, toBankAccount } from '../presenters.js';
+import { presentAccountList, presentAdminRequest, presentAuditPage, presentEvidence, presentUser, toBankAccount } from '../presenters.js';
 
 /** Operator API under /admin/v1 (bearer ADMIN_API_TOKEN, checked before this router). */
 export function adminRoutes(deps: Dependencies): Router {
   const router = Router();
+
+  router.param('request_id', (_req, res, next, requestId: string) => {
+    res.locals.requestId = requestId;
+    next();
+  });
+
+  router.get('/audit', async (req, res) => {
+    const query = req.query as Record<string, string | undefined>;
+    const page = await queryAudit(deps, {
+      limit: query.limit === undefined ? 100 : Number(query.limit),
+      ...(query.user_id !== undefined ? { userId: query.user_id } : {}),
+      ...(query.request_id !== undefined ? { requestId: query.request_id } : {}),
+      ...(query.type !== undefined ? { type: query.type as AuditEventType } : {}),
+      ...(query.since !== undefined ? { since: Date.parse(query.since) } : {}),
+      ...(query.cursor !== undefined ? { after: query.cursor } : {}),
+    });
+    res.status(200).json(presentAuditPage(page));
+  });
 
   router.put('/users/:user_id', async (req, res) => {
     const body = req.body as ApiSchemas['UserInput'];

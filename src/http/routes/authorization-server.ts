@@ -20,6 +20,7 @@ export function authorizationServerRoutes(deps: Dependencies): Router {
       ...body,
       authorization_details: body.authorization_details as Array<Record<string, unknown>> | undefined,
     });
+    res.locals.requestId = requestId;
     const response: ApiSchemas['StartAuthenticationResponse'] = { request_id: requestId };
     res.status(200).json(response);
   });

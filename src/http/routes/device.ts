@@ -43,6 +43,11 @@ async function guardedEnrollment<T>(limiter: RateLimiterAbstract, req: Request, 
 export function deviceRoutes(deps: Dependencies, limiters: { activation: RateLimiterAbstract }): Router {
   const router = Router();
 
+  router.param('request_id', (_req, res, next, requestId: string) => {
+    res.locals.requestId = requestId;
+    next();
+  });
+
   router.post('/enrollments', async (req, res) => {
     const body = req.body as ApiSchemas['EnrollmentRequest'];
     const enrollment = await guardedEnrollment(limiters.activation, req, () =>
