@@ -282,8 +282,9 @@ function toTransition(result: unknown, requestId: string): TransitionResult {
 /*
  * The stored draft leaves out what the record has elsewhere — the request id and partition (in the
  * key) and the expiry (the `expires_at` field) — and names its fields with a letter or two: `npm run
- * bench` measured 1,512 → 1,256 bytes of Redis memory for a prepared request. Fields without a short
- * name are stored as they are, and records written with the full names are read as they were.
+ * bench` measured a record at 584 instead of 776 bytes of Redis memory after the start call, 1,376
+ * instead of 1,568 once prepared. Fields without a short name are stored as they are, and records
+ * written with the full names are read as they were.
  */
 const SHORT_DRAFT_NAMES: Partial<Record<keyof RequestDraft, string>> = {
   loginId: 'l',
