@@ -12,12 +12,14 @@
 import { Redis } from 'ioredis';
 import { fileURLToPath } from 'node:url';
 import { startFcmStandIn } from '../test/support/fcm-stand-in.js';
+import { startRedisServer } from '../test/support/redis-server.js';
 import { BASIC_AUTHORIZATION, startService, type ServiceSettings } from './support/processes.js';
 import type { SecureAuthStandIn } from './support/secureauth-stand-in.js';
 import { seedUsers } from './support/seed.js';
 
 export interface MemoryOptions {
-  redisUrl: string;
+  /** `CONFIG SET` pairs for the section's own redis-server. */
+  redisConfig: Array<[string, string]>;
   keyPrefix: string;
   secureAuth: SecureAuthStandIn;
   requests: number;
@@ -96,13 +98,17 @@ async function waitFor(probe: () => Promise<boolean>, what: string, timeoutMs = 
 
 export async function runRedisMemory(options: MemoryOptions): Promise<MemoryReport> {
   const { log, keyPrefix: prefix } = options;
-  const redis = new Redis(options.redisUrl);
+  // A redis-server of its own, so that used_memory moves with this section only.
+  const server = await startRedisServer();
+  const redisUrl = server.url;
+  const redis = new Redis(redisUrl);
+  for (const [name, setting] of options.redisConfig) await redis.config('SET', name, setting);
   // Phones get their prompt by push, as in production: the delivery records are FCM's.
   const fcm = await startFcmStandIn({ record: false });
   const settings = (name: string, role: ServiceSettings['role']): ServiceSettings => ({
     name,
     role,
-    redisUrl: options.redisUrl,
+    redisUrl,
     keyPrefix: prefix,
     secureAuth: options.secureAuth,
     main: fileURLToPath(new URL('./support/service-with-fcm-stand-in.ts', import.meta.url)),
@@ -169,5 +175,6 @@ export async function runRedisMemory(options: MemoryOptions): Promise<MemoryRepo
     await api.stop();
     await redis.quit();
     await fcm.close();
+    await server.stop();
   }
 }

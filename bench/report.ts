@@ -106,7 +106,8 @@ function memoryTables(memory: MemoryReport): string[] {
     };
     lines.push(`| \`${kind}\` | ${cell(memory.afterEnrolment)} | ${cell(started)} | ${cell(pending)} |`);
   }
-  const isEvents = (kind: string): boolean => kind === 'queue: events';
+  // Capped streams: BullMQ's events (about 10,000 entries) and the audit trail (AUDIT_MAX_EVENTS).
+  const isEvents = (kind: string): boolean => kind === 'queue: events' || kind === 'audit';
   const device = bytesOf(memory.afterEnrolment, (kind) => PER_DEVICE.includes(kind)) / n;
   const user = bytesOf(memory.afterEnrolment, (kind) => PER_USER.includes(kind)) / n;
   const startedTotal = bytesOf(started, (kind) => !isEvents(kind)) / n;
@@ -124,7 +125,7 @@ function memoryTables(memory: MemoryReport): string[] {
   lines.push(`| … of which the request record and its index entries | ${int(pendingRecord)} B | | |`);
   lines.push(`| … of which the job still due (the delayed expiry) | ${int(liveJobs)} B | | |`);
   lines.push(`| … of which finished jobs BullMQ keeps for an hour (at most 100,000 in all) | ${int(keptJobs)} B | | |`);
-  lines.push('', "BullMQ's event stream (`queue: events`, capped at about 10,000 entries whatever the load) is left out of the per-request sums.");
+  lines.push('', "Capped streams are left out of the per-request sums: BullMQ's events (`queue: events`, about 10,000 entries whatever the load) and the audit trail (`audit`, `AUDIT_MAX_EVENTS` entries, 100,000 by default).");
   return lines;
 }
 

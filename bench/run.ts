@@ -158,7 +158,7 @@ async function main(): Promise<void> {
     if (options.sections.has('memory') || options.sections.has('flow')) {
       const keyPrefix = 'bench-flow:';
       const memory: MemoryReport | undefined = options.sections.has('memory')
-        ? await runRedisMemory({ redisUrl: redis.url, keyPrefix: 'bench-mem:', secureAuth, requests: options.memoryRequests, log })
+        ? await runRedisMemory({ redisConfig: options.redisConfig, keyPrefix: 'bench-mem:', secureAuth, requests: options.memoryRequests, log })
         : undefined;
       if (memory !== undefined) report.memory = memory;
       if (options.sections.has('flow')) {
