@@ -16,6 +16,7 @@ import { operationsRoutes } from './routes/operations.js';
 import { adminRoutes } from './routes/admin.js';
 import { authorizationServerRoutes } from './routes/authorization-server.js';
 import { deviceRoutes } from './routes/device.js';
+import { cacheOpenApiRouteRegexps } from './openapi-route-cache.js';
 import { webRoutes, withoutUrlSecrets } from './routes/web.js';
 
 export interface HttpDependencies extends Dependencies {
@@ -84,6 +85,8 @@ export function createApp(deps: HttpDependencies): Express {
     else void authenticateDevice(req, res, next);
   });
 
+  // The validator would otherwise compile the documented paths again on every request.
+  cacheOpenApiRouteRegexps();
   app.use(
     OpenApiValidator.middleware({
       apiSpec: specPath,

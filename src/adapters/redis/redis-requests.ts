@@ -16,7 +16,7 @@ import type { RedisKeys } from './redis-keys.js';
 
 /*
  * A request is one hash:
- *   draft       JSON of what /authentication/start handed over (immutable)
+ *   draft       JSON of what /authentication/start handed over (immutable), compacted (see storedDraft)
  *   status      pending | approved | denied | completed | failed | expired
  *   expires_at  ms since the epoch, for the scripts' expiry checks
  *   view, hash  the final device view and its consent hash, once prepared
@@ -183,7 +183,7 @@ export class RedisRequests implements RequestRepository {
         this.keys.dailyNotifications(draft.partition, utcDay(draft.createdAt)),
       ],
       [
-        JSON.stringify(draft),
+        storedDraft(draft),
         draft.userId === null ? '0' : '1',
         draft.expiresAt,
         draft.expiresAt + retentionSeconds * 1000,
@@ -206,7 +206,7 @@ export class RedisRequests implements RequestRepository {
   }
 
   async get(requestId: string): Promise<AuthenticationRequest | undefined> {
-    return fromHash(await this.redis.hgetall(this.keys.request(requestId)));
+    return fromHash(await this.redis.hgetall(this.keys.request(requestId)), requestId);
   }
 
   async listPending(_userId: string, partition: string, now: number): Promise<AuthenticationRequest[]> {
@@ -216,16 +216,16 @@ export class RedisRequests implements RequestRepository {
     const pipeline = this.redis.pipeline();
     for (const id of ids) pipeline.hgetall(this.keys.request(id));
     const results = (await pipeline.exec()) ?? [];
-    const requests = results.flatMap(([error, hash]) => {
+    const requests = results.flatMap(([error, hash], index) => {
       if (error) throw error;
-      const request = fromHash(hash as Record<string, string>);
+      const request = fromHash(hash as Record<string, string>, ids[index] ?? '');
       return request !== undefined && request.status === 'pending' && request.view !== undefined ? [request] : [];
     });
     return requests.sort((a, b) => a.createdAt - b.createdAt || a.requestId.localeCompare(b.requestId));
   }
 
   async setView(requestId: string, view: ConsentView, consentHash: string): Promise<TransitionResult> {
-    return toTransition(await SET_VIEW.run(this.redis, [this.keys.request(requestId)], [JSON.stringify(view), consentHash]));
+    return toTransition(await SET_VIEW.run(this.redis, [this.keys.request(requestId)], [JSON.stringify(view), consentHash]), requestId);
   }
 
   async decide(requestId: string, decision: DecisionRecord, now: number, expectedConsentHash?: string): Promise<TransitionResult> {
@@ -236,12 +236,13 @@ export class RedisRequests implements RequestRepository {
         [this.keys.request(requestId), this.keys.pendingRequests(partitionOf(requestId))],
         [status, JSON.stringify(decision), now, expectedConsentHash ?? '', requestId],
       ),
+      requestId,
     );
   }
 
   async complete(requestId: string, outcome: OutcomeRecord): Promise<TransitionResult> {
     const status: RequestStatus = outcome.result === 'failed' ? 'failed' : 'completed';
-    return toTransition(await COMPLETE.run(this.redis, [this.keys.request(requestId)], [status, JSON.stringify(outcome)]));
+    return toTransition(await COMPLETE.run(this.redis, [this.keys.request(requestId)], [status, JSON.stringify(outcome)]), requestId);
   }
 
   async expire(requestId: string, now: number): Promise<TransitionResult> {
@@ -251,6 +252,7 @@ export class RedisRequests implements RequestRepository {
         [this.keys.request(requestId), this.keys.pendingRequests(partitionOf(requestId))],
         [now, requestId],
       ),
+      requestId,
     );
   }
 
@@ -267,19 +269,58 @@ export class RedisRequests implements RequestRepository {
   }
 }
 
-function toTransition(result: unknown): TransitionResult {
+function toTransition(result: unknown, requestId: string): TransitionResult {
   const [outcome, flat] = result as [string, string[]?];
   if (outcome !== 'ok') return { ok: false, reason: outcome as Exclude<TransitionResult, { ok: true }>['reason'] };
   const hash: Record<string, string> = {};
   for (let i = 0; i + 1 < (flat ?? []).length; i += 2) hash[flat![i]!] = flat![i + 1]!;
-  const request = fromHash(hash);
+  const request = fromHash(hash, requestId);
   if (request === undefined) throw new Error('transition returned an unreadable request');
   return { ok: true, request };
 }
 
-function fromHash(hash: Record<string, string>): AuthenticationRequest | undefined {
+/*
+ * The stored draft leaves out what the record has elsewhere — the request id and partition (in the
+ * key) and the expiry (the `expires_at` field) — and names its fields with a letter or two: `npm run
+ * bench` measured a record at 584 instead of 776 bytes of Redis memory after the start call, 1,376
+ * instead of 1,568 once prepared. Fields without a short name are stored as they are, and records
+ * written with the full names are read as they were.
+ */
+const SHORT_DRAFT_NAMES: Partial<Record<keyof RequestDraft, string>> = {
+  loginId: 'l',
+  loginState: 's',
+  userId: 'u',
+  userIdentifier: 'i',
+  clientId: 'c',
+  clientName: 'n',
+  bindingMessage: 'b',
+  requestedScopes: 'r',
+  authorizationDetails: 'a',
+  openbankingIntentId: 'oi',
+  openbankingKind: 'ok',
+  createdAt: 't',
+};
+const FULL_DRAFT_NAMES: Record<string, string> = Object.fromEntries(Object.entries(SHORT_DRAFT_NAMES).map(([full, short]) => [short, full]));
+const DRAFT_FIELDS_KEPT_ELSEWHERE = new Set(['requestId', 'partition', 'expiresAt']);
+
+function storedDraft(draft: RequestDraft): string {
+  const stored: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(draft)) {
+    if (DRAFT_FIELDS_KEPT_ELSEWHERE.has(name)) continue;
+    stored[SHORT_DRAFT_NAMES[name as keyof RequestDraft] ?? name] = value;
+  }
+  return JSON.stringify(stored);
+}
+
+function draftFrom(json: string, requestId: string, expiresAt: string | undefined): RequestDraft {
+  const draft: Record<string, unknown> = { requestId, partition: partitionOf(requestId), expiresAt: Number(expiresAt) };
+  for (const [name, value] of Object.entries(JSON.parse(json) as Record<string, unknown>)) draft[FULL_DRAFT_NAMES[name] ?? name] = value;
+  return draft as unknown as RequestDraft;
+}
+
+function fromHash(hash: Record<string, string>, requestId: string): AuthenticationRequest | undefined {
   if (hash.draft === undefined || hash.status === undefined) return undefined;
-  const draft = JSON.parse(hash.draft) as RequestDraft;
+  const draft = draftFrom(hash.draft, requestId, hash.expires_at);
   const deliveries: DeliveryRecord[] = [];
   const count = Number(hash.deliveries ?? 0);
   for (let n = 1; n <= count; n += 1) {
