@@ -30,7 +30,7 @@ import { createApp } from '../src/http/app.js';
 import type { AuthorizationServerClient } from '../src/ports/authorization-server.js';
 import { createLogger } from '../src/support/logger.js';
 import { projectRoot } from '../src/support/project-files.js';
-import { jobHandlers } from '../src/workers/job-handlers.js';
+import { startWorkers } from '../src/workers/start-workers.js';
 import { LoopbackAgent } from '../test/support/fcm-stand-in.js';
 import { startRedisServer, type RedisServerHandle } from '../test/support/redis-server.js';
 import type { HarnessCommand, HarnessEvent, LoadPlan, LoadResult } from './fcm-harness.js';
@@ -149,7 +149,7 @@ async function startBenchService(store: 'memory' | 'redis', fcm: { port: number;
     authorizationServer: instantAuthorizationServer,
     fcmAgent: agent,
   });
-  await services.worker.start(jobHandlers(services));
+  await startWorkers(services);
   server.on('request', createApp(services));
   return {
     url,

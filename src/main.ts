@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from './config/config.js';
 import { createApp } from './http/app.js';
 import { DrainableHttp, shutDown } from './support/graceful-shutdown.js';
 import { createLogger } from './support/logger.js';
-import { jobHandlers } from './workers/job-handlers.js';
+import { startWorkers } from './workers/start-workers.js';
 
 /**
  * Starts the service in its role: `api` serves HTTP, `worker` runs jobs, `all` (the default) both.
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   if (config.admin.token === undefined) logger.warn('ADMIN_API_TOKEN is not set: the admin API is disabled');
 
   if (config.role !== 'api') {
-    await services.worker.start(jobHandlers(services));
+    await startWorkers(services);
     logger.info({ role: config.role, store }, 'job worker running');
   }
 

@@ -8,7 +8,7 @@ import { buildServices } from '../../src/composition/services.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/support/logger.js';
-import { jobHandlers } from '../../src/workers/job-handlers.js';
+import { startWorkers } from '../../src/workers/start-workers.js';
 import { LoopbackAgent } from '../../test/support/fcm-stand-in.js';
 
 async function main(): Promise<void> {
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const fcmAgent = new LoopbackAgent(Number(process.env.BENCH_FCM_PORT), { maxSockets: config.fcm?.maxConnections ?? 32 });
   const services = await buildServices(config, logger, { fcmAgent });
-  if (config.role !== 'api') await services.worker.start(jobHandlers(services));
+  if (config.role !== 'api') await startWorkers(services);
   const server = config.role === 'worker' ? undefined : createApp(services).listen(config.http.port, config.http.host);
   process.on('SIGTERM', () => {
     server?.close();

@@ -132,6 +132,7 @@ const environmentSchema = z.object({
 
   REQUEST_TTL_SECONDS: positiveInt(120),
   REQUEST_RETENTION_SECONDS: positiveInt(86_400),
+  EXPIRY_SWEEP_INTERVAL_MS: positiveInt(1_000),
   ACTIVATION_CODE_TTL_SECONDS: positiveInt(600),
   CLOCK_SKEW_SECONDS: positiveInt(60),
   BODY_LIMIT_BYTES: positiveInt(65_536),
@@ -202,7 +203,8 @@ export interface Config {
   authorizationServer: { credentials: BasicCredential[] };
   admin: { token: string | undefined };
   secureAuth: SecureAuthConfig | undefined;
-  requests: { ttlSeconds: number; retentionSeconds: number };
+  /** `expirySweepIntervalMs`: how often expired requests are closed (closing messages, audit, metrics). */
+  requests: { ttlSeconds: number; retentionSeconds: number; expirySweepIntervalMs: number };
   devices: { activationCodeTtlSeconds: number; clockSkewSeconds: number };
   rateLimits: { activation: { points: number; durationSeconds: number } };
   /** The audit trail keeps about this many events (a capped Redis stream). */
@@ -384,7 +386,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     authorizationServer: { credentials: env.AS_BASIC_CREDENTIALS },
     admin: { token: env.ADMIN_API_TOKEN },
     secureAuth,
-    requests: { ttlSeconds: env.REQUEST_TTL_SECONDS, retentionSeconds: env.REQUEST_RETENTION_SECONDS },
+    requests: {
+      ttlSeconds: env.REQUEST_TTL_SECONDS,
+      retentionSeconds: env.REQUEST_RETENTION_SECONDS,
+      expirySweepIntervalMs: env.EXPIRY_SWEEP_INTERVAL_MS,
+    },
     devices: { activationCodeTtlSeconds: env.ACTIVATION_CODE_TTL_SECONDS, clockSkewSeconds: env.CLOCK_SKEW_SECONDS },
     rateLimits: { activation: { points: env.ACTIVATION_MAX_ATTEMPTS, durationSeconds: env.ACTIVATION_WINDOW_SECONDS } },
     audit: { maxEvents: env.AUDIT_MAX_EVENTS },

@@ -10,8 +10,8 @@ export interface JobPayloads {
   'deliver-prompt': { requestId: string };
   /** Report approve/deny to the authorization server. */
   'complete-request': { requestId: string };
-  /** Close a request nobody decided in time. */
-  'expire-request': { requestId: string };
+  /** Close the requests nobody decided in time (runs every EXPIRY_SWEEP_INTERVAL_MS on one worker). */
+  'sweep-expired': Record<string, never>;
   /** E-mail the user a magic link (no reachable device, or none decided in time). */
   'deliver-email': { requestId: string };
   /** Tell the devices that were prompted that the request is over, so the prompt disappears. */
@@ -48,6 +48,8 @@ export interface JobQueue {
   add(jobs: JobRequest[]): Promise<void>;
   /** Jobs by state (waiting, delayed, active, failed), for metrics. */
   depth(): Promise<Record<string, number>>;
+  /** Runs a job every `everyMs` on one worker of all those sharing the queue (idempotent to call again). */
+  repeat(name: 'sweep-expired', everyMs: number): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -44,6 +44,18 @@ export interface RequestRepository {
   decide(requestId: string, decision: DecisionRecord, now: number, expectedConsentHash?: string): Promise<TransitionResult>;
   /** approved/denied → completed/failed. */
   complete(requestId: string, outcome: OutcomeRecord): Promise<TransitionResult>;
+  /**
+   * Remembers when a prepared request expires, so a periodic sweep can close it. One small entry per
+   * pending request instead of one delayed job each.
+   */
+  trackExpiry(requestId: string, expiresAt: number): Promise<void>;
+  /**
+   * Returns up to `limit` tracked requests whose expiry has passed and puts them off by `leaseMs`,
+   * so no other sweep takes them meanwhile and a sweep that died takes them up again later.
+   */
+  leaseExpired(now: number, leaseMs: number, limit: number): Promise<string[]>;
+  /** Stops tracking requests whose expiry has been dealt with. */
+  forgetExpiry(requestIds: string[]): Promise<void>;
   /** pending → expired once the expiry has passed. */
   expire(requestId: string, now: number): Promise<TransitionResult>;
   addDelivery(requestId: string, delivery: DeliveryRecord): Promise<void>;

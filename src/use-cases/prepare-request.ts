@@ -34,7 +34,7 @@ export async function prepareRequest(
   if (request.status !== 'pending' || request.view !== undefined) return;
 
   const now = deps.clock.now();
-  await deps.jobs.add([jobFor('expire-request', { requestId }, Math.max(0, request.expiresAt - now))]);
+  await deps.requests.trackExpiry(requestId, request.expiresAt);
 
   if (request.openbankingKind !== undefined) {
     await prepareOpenBankingRequest(deps, request, request.openbankingKind, context);

@@ -4,7 +4,7 @@ import { completeRequest } from '../use-cases/complete-request.js';
 import type { Dependencies } from '../use-cases/dependencies.js';
 import { deliverEmail } from '../use-cases/deliver-email.js';
 import { deliverPrompt } from '../use-cases/deliver-prompt.js';
-import { expireRequest } from '../use-cases/expire-request.js';
+import { sweepExpiredRequests } from '../use-cases/expire-request.js';
 import { prepareRequest } from '../use-cases/prepare-request.js';
 
 /** The queue's entry points: each job name runs one use case. */
@@ -13,7 +13,7 @@ export function jobHandlers(deps: Dependencies): JobHandlers {
     'prepare-request': ({ requestId }, context) => prepareRequest(deps, requestId, context),
     'deliver-prompt': ({ requestId }, context) => deliverPrompt(deps, requestId, context),
     'complete-request': ({ requestId }, context) => completeRequest(deps, requestId, context),
-    'expire-request': ({ requestId }) => expireRequest(deps, requestId),
+    'sweep-expired': () => sweepExpiredRequests(deps),
     'deliver-email': ({ requestId }, context) => deliverEmail(deps, requestId, context),
     'close-prompt': ({ requestId }, context) => closePrompt(deps, requestId, context),
   };

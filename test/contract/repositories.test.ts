@@ -655,6 +655,33 @@ describe.each<StoreKind>(['memory', 'redis', 'redis-cluster'])('storage contract
       });
     });
 
+    describe('expiry tracking', () => {
+      it('gives a tracked request once its expiry has passed, oldest first, not before', async () => {
+        await repos.requests.trackExpiry('req-late', 2_000);
+        await repos.requests.trackExpiry('req-early', 1_000);
+        await repos.requests.trackExpiry('req-future', 9_000);
+        expect(await repos.requests.leaseExpired(999, 30_000, 10)).toEqual([]);
+        expect(await repos.requests.leaseExpired(2_000, 30_000, 10)).toEqual(['req-early', 'req-late']);
+      });
+
+      it('leases what it gives: no second sweep takes it until the lease ends, then it comes due again', async () => {
+        await repos.requests.trackExpiry('req-a', 1_000);
+        expect(await repos.requests.leaseExpired(1_000, 5_000, 10)).toEqual(['req-a']);
+        expect(await repos.requests.leaseExpired(5_999, 5_000, 10)).toEqual([]);
+        expect(await repos.requests.leaseExpired(6_000, 5_000, 10)).toEqual(['req-a']);
+      });
+
+      it('forgets what was dealt with, and gives at most the limit at a time', async () => {
+        for (const id of ['req-1', 'req-2', 'req-3']) await repos.requests.trackExpiry(id, 1_000);
+        const first = await repos.requests.leaseExpired(1_000, 5_000, 2);
+        expect(first).toHaveLength(2);
+        await repos.requests.forgetExpiry(first);
+        expect(await repos.requests.leaseExpired(1_000, 5_000, 10)).toEqual(['req-1', 'req-2', 'req-3'].filter((id) => !first.includes(id)));
+        await repos.requests.forgetExpiry(['req-1', 'req-2', 'req-3']);
+        expect(await repos.requests.leaseExpired(100_000, 5_000, 10)).toEqual([]);
+      });
+    });
+
     describe('listPending', () => {
       it("lists only the user's ready, undecided, unexpired requests, oldest first", async () => {
         const alice = await reachableUser('alice');

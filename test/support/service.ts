@@ -5,7 +5,7 @@ import { buildServices, type Services, type ServiceOverrides } from '../../src/c
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { createApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/support/logger.js';
-import { jobHandlers } from '../../src/workers/job-handlers.js';
+import { startWorkers } from '../../src/workers/start-workers.js';
 import { readJson, type ApiResponse } from '../../dev/device-client.js';
 import type { FcmStandIn } from './fcm-stand-in.js';
 import type { SecureAuthStub } from './secureauth-stub.js';
@@ -88,7 +88,7 @@ export async function startService(options: StartServiceOptions): Promise<TestSe
   });
   const overrides = options.fcm ? { fcmAgent: options.fcm.agent, ...options.overrides } : options.overrides;
   const services = await buildServices(config, createLogger(config.logLevel, sink), overrides);
-  if (options.workers !== false) await services.worker.start(jobHandlers(services));
+  if (options.workers !== false) await startWorkers(services);
   server.on('request', createApp(services));
 
   const request = async <T>(method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<ApiResponse<T>> => {

@@ -9,10 +9,7 @@ import {
   type JobWorker,
 } from '../../ports/jobs.js';
 import { jobPolicies, retryDelayMs } from '../../workers/job-policies.js';
-import { ExpiringMap } from './expiring-map.js';
 
-/** How long a finished job id still prevents the same job from being added again (BullMQ keeps them too). */
-const DEDUPLICATION_WINDOW_MS = 60 * 60 * 1000;
 
 /**
  * The embedded default's job queue: timers in this process, with the same job ids, delays and
@@ -21,7 +18,9 @@ const DEDUPLICATION_WINDOW_MS = 60 * 60 * 1000;
  */
 export class MemoryJobQueue implements JobQueue, JobWorker {
   private handlers: JobHandlers | undefined;
-  private readonly seen = new ExpiringMap<true>();
+  /** Ids of jobs waiting or running: the same id is not added twice meanwhile (as in BullMQ). */
+  private readonly known = new Set<string>();
+  private readonly intervals = new Set<NodeJS.Timeout>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly running = new Set<Promise<void>>();
   /** Jobs added before the worker started; they run when it starts. */
@@ -32,7 +31,8 @@ export class MemoryJobQueue implements JobQueue, JobWorker {
 
   async add(jobs: JobRequest[]): Promise<void> {
     for (const job of jobs) {
-      if (!this.seen.setIfAbsent(job.options.jobId, true, DEDUPLICATION_WINDOW_MS)) continue;
+      if (this.known.has(job.options.jobId)) continue;
+      this.known.add(job.options.jobId);
       this.schedule(job, 1, job.options.delayMs ?? 0);
     }
   }
@@ -50,8 +50,15 @@ export class MemoryJobQueue implements JobQueue, JobWorker {
     return this.handlers !== undefined && !this.closed;
   }
 
+  async repeat(name: 'sweep-expired', everyMs: number): Promise<void> {
+    const interval = setInterval(() => void this.add([{ name, data: {}, options: { jobId: `repeat.${name}` } }]), everyMs);
+    interval.unref();
+    this.intervals.add(interval);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    for (const interval of this.intervals) clearInterval(interval);
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     await Promise.allSettled([...this.running]);
@@ -76,10 +83,12 @@ export class MemoryJobQueue implements JobQueue, JobWorker {
     const policy = jobPolicies[job.name];
     try {
       await this.invoke(job.name, job.data, attempt, policy.attempts);
+      this.known.delete(job.options.jobId);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (attempt >= policy.attempts) {
         this.logger.error({ job: job.name, jobId: job.options.jobId, attempt, err: error }, 'job failed for good');
+        this.known.delete(job.options.jobId);
         return;
       }
       const delay = retryDelayMs(policy, attempt, error instanceof RetryLaterError ? error.delayMs : undefined);

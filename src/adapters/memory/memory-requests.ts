@@ -124,6 +124,25 @@ export class MemoryRequests implements RequestRepository {
   }
 
   private readonly claims = new Map<string, Set<string>>();
+  private readonly expiries = new Map<string, number>();
+
+  async trackExpiry(requestId: string, expiresAt: number): Promise<void> {
+    this.expiries.set(requestId, expiresAt);
+  }
+
+  async leaseExpired(now: number, leaseMs: number, limit: number): Promise<string[]> {
+    const due = [...this.expiries.entries()]
+      .filter(([, expiresAt]) => expiresAt <= now)
+      .sort((a, b) => a[1] - b[1])
+      .slice(0, limit)
+      .map(([requestId]) => requestId);
+    for (const requestId of due) this.expiries.set(requestId, now + leaseMs);
+    return due;
+  }
+
+  async forgetExpiry(requestIds: string[]): Promise<void> {
+    for (const requestId of requestIds) this.expiries.delete(requestId);
+  }
 
   async claim(requestId: string, token: string): Promise<boolean> {
     if (this.requests.get(requestId) === undefined) return false;

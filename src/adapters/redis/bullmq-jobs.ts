@@ -1,6 +1,6 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import { RetryLaterError, type JobHandlers, type JobName, type JobQueue, type JobRequest, type JobWorker } from '../../ports/jobs.js';
+import { RetryLaterError, type JobHandlers, type JobName, type JobPayloads, type JobQueue, type JobRequest, type JobWorker } from '../../ports/jobs.js';
 import { jobPolicies, retryDelayMs } from '../../workers/job-policies.js';
 import type { RedisConnection } from './redis-client.js';
 
@@ -18,8 +18,10 @@ export class BullMqJobQueue implements JobQueue {
       connection,
       prefix,
       defaultJobOptions: {
-        // Finished jobs are kept a while so a repeated start or decision cannot queue the same work again.
-        removeOnComplete: { age: 3600, count: 100_000 },
+        // A finished job is dropped at once: every handler checks the request's state first, so the
+        // same job added again later does nothing, and keeping finished jobs would cost Redis more
+        // memory than the request itself. A job id still waiting or running is not added twice.
+        removeOnComplete: true,
         removeOnFail: { age: 7 * 24 * 3600 },
       },
     });
@@ -40,6 +42,10 @@ export class BullMqJobQueue implements JobQueue {
         },
       })),
     );
+  }
+
+  async repeat(name: 'sweep-expired', everyMs: number): Promise<void> {
+    await this.queue.upsertJobScheduler(name, { every: everyMs }, { name, data: {}, opts: { attempts: jobPolicies[name].attempts } });
   }
 
   /** Jobs waiting, delayed or running, for metrics and readiness. */
@@ -137,6 +143,6 @@ export class BullMqJobWorker implements JobWorker {
     data: unknown,
     context: { attempt: number; isLastAttempt: boolean },
   ): Promise<void> {
-    return handlers[name](data as Parameters<JobHandlers[N]>[0], context);
+    return handlers[name](data as JobPayloads[N], context);
   }
 }

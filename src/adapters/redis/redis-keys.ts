@@ -67,6 +67,11 @@ export class RedisKeys {
     return `${this.prefix}jti:${scope}:${id}`;
   }
 
+  /** Prepared requests by expiry, for the expiry sweep (a single key, so any slot). */
+  get expiring(): string {
+    return `${this.prefix}expiring`;
+  }
+
   /** The audit trail: one stream (a single key, so any slot). */
   get audit(): string {
     return `${this.prefix}audit`;

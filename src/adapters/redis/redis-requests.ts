@@ -165,6 +165,19 @@ return redis.call('HSETNX', KEYS[1], 'claim:' .. ARGV[1], '1')`,
   1,
 );
 
+/**
+ * Leases the due entries of the expiry index: they move to now + lease in one atomic step, so two
+ * sweeps never take the same one, and one a crashed sweep never finished comes due again.
+ */
+const LEASE_EXPIRED = new LuaScript(
+  `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local until_ms = tonumber(ARGV[1]) + tonumber(ARGV[3])
+for _, id in ipairs(due) do redis.call('ZADD', KEYS[1], until_ms, id) end
+return due`,
+  1,
+);
+
 export class RedisRequests implements RequestRepository {
   constructor(
     private readonly redis: RedisConnection,
@@ -254,6 +267,18 @@ export class RedisRequests implements RequestRepository {
       ),
       requestId,
     );
+  }
+
+  async trackExpiry(requestId: string, expiresAt: number): Promise<void> {
+    await this.redis.zadd(this.keys.expiring, expiresAt, requestId);
+  }
+
+  async leaseExpired(now: number, leaseMs: number, limit: number): Promise<string[]> {
+    return (await LEASE_EXPIRED.run(this.redis, [this.keys.expiring], [now, limit, leaseMs])) as string[];
+  }
+
+  async forgetExpiry(requestIds: string[]): Promise<void> {
+    if (requestIds.length > 0) await this.redis.zrem(this.keys.expiring, ...requestIds);
   }
 
   async claim(requestId: string, token: string): Promise<boolean> {
