@@ -13,6 +13,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
+import { parseClientSecretBasic } from '../support/client-secret-basic.js';
 import { assertMatchesDefinition, validateAgainstDefinition } from '../support/reference-schemas.js';
 import type { Login, Logins } from './logins.js';
 
@@ -70,20 +71,6 @@ function sameSecret(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** client_secret_basic: id and secret are form-urlencoded before being joined (RFC 6749 §2.3.1). */
-function basicCredentials(header: string | undefined): { id: string; secret: string } | undefined {
-  const match = /^Basic\s+(\S+)$/i.exec(header ?? '');
-  if (!match?.[1]) return undefined;
-  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return undefined;
-  try {
-    const decode = (part: string): string => decodeURIComponent(part.replace(/\+/g, ' '));
-    return { id: decode(decoded.slice(0, colon)), secret: decode(decoded.slice(colon + 1)) };
-  } catch {
-    return undefined;
-  }
-}
 
 /** SecureAuth's `Error` body; checked against the reference so the service is tested on real shapes. */
 function errorBody(status: number, code: string, message: string): Record<string, unknown> {
@@ -98,7 +85,7 @@ export function systemApi(options: SystemApiOptions): Router {
   const router = express.Router();
 
   router.post(`/${encodeURIComponent(tenant)}/system/oauth2/token`, express.urlencoded({ extended: false }), (req, res) => {
-    const credentials = basicCredentials(req.headers.authorization);
+    const credentials = parseClientSecretBasic(req.headers.authorization);
     const form: unknown = req.body;
     const params = isObject(form) ? form : {};
     res.set('cache-control', 'no-store');

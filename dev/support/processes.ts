@@ -5,11 +5,11 @@
  * crashed test run leaves nothing behind, not even a child's own children (the demo has two).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { EventEmitter } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { hostProcess } from './host-process.js';
 
 /** The repository root (this file is dev/support/processes.ts). */
 export const REPOSITORY_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -46,15 +46,6 @@ export interface SpawnOptions {
 /** Running children, and whether each leads its own process group. */
 const liveChildren = new Map<ChildProcess, boolean>();
 let exitHookInstalled = false;
-
-/**
- * The real Node `process`. Inside Jest the global `process` is a per-test copy whose 'exit' listeners
- * never fire; a function made with a host-realm Function constructor sees the host's `process`.
- */
-function hostProcess(): NodeJS.Process {
-  const HostFunction = EventEmitter.constructor as FunctionConstructor;
-  return (new HostFunction('return process') as () => NodeJS.Process)();
-}
 
 function installExitHook(): void {
   if (exitHookInstalled) return;

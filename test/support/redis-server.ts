@@ -7,12 +7,12 @@
  * exits, and they never keep the event loop alive on their own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { EventEmitter } from 'node:events';
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { hostProcess } from '../../dev/support/host-process.js';
 
 export interface RedisServerOptions {
   /** Turn on the append-only file (fsync on every write) so data survives `restart()` and `kill()`. */
@@ -58,17 +58,6 @@ const liveChildren = new Set<ChildProcess>();
 /** Temp dirs created here and not yet removed by stop(). */
 const ownedDirs = new Set<string>();
 let exitHookInstalled = false;
-
-/**
- * The real Node `process`. Inside Jest, the global `process` (and `node:process`) is a per-test copy
- * whose 'exit' listeners never fire, so the hook must be attached to the host process. A function
- * created with the Function constructor of a host-realm object (here: EventEmitter from the real
- * `node:events`) runs in the host realm and sees the real `process`. Outside Jest both are the same.
- */
-function hostProcess(): NodeJS.Process {
-  const HostFunction = EventEmitter.constructor as FunctionConstructor;
-  return (new HostFunction('return process') as () => NodeJS.Process)();
-}
 
 function installExitHook(): void {
   if (exitHookInstalled) return;

@@ -19,6 +19,7 @@ import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
+import { parseClientSecretBasic } from '../../dev/support/client-secret-basic.js';
 import { assertMatchesDefinition, validateAgainstDefinition } from './reference-schemas.js';
 
 export type StubRoute = 'token' | 'get' | 'accept' | 'reject';
@@ -235,23 +236,6 @@ function sendScripted(res: Response, scripted: ScriptedResponse): void {
   else res.json(scripted.body);
 }
 
-/** client_secret_basic encodes id and secret with application/x-www-form-urlencoded (RFC 6749 2.3.1). */
-function formDecode(value: string): string {
-  return decodeURIComponent(value.replace(/\+/g, ' '));
-}
-
-function parseBasicAuth(header: string | undefined): { id: string; secret: string } | undefined {
-  const match = /^Basic\s+(\S+)$/i.exec(header ?? '');
-  if (!match?.[1]) return undefined;
-  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return undefined;
-  try {
-    return { id: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
-  } catch {
-    return undefined; // malformed percent-encoding
-  }
-}
 
 function queryOf(req: Request): Record<string, string> {
   return Object.fromEntries(new URL(req.originalUrl, 'http://stub.invalid').searchParams);
@@ -269,7 +253,7 @@ function tokenHandler(state: StubState) {
   return (req: Request, res: Response): void => {
     const form: unknown = req.body;
     const params = isObject(form) ? form : {};
-    const credentials = parseBasicAuth(req.headers.authorization);
+    const credentials = parseClientSecretBasic(req.headers.authorization);
     const record: TokenRequest = {
       at: new Date(),
       clientId: credentials?.id,
