@@ -1,6 +1,5 @@
 import type { Agent } from 'node:https';
 import type { Logger } from 'pino';
-import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config/config.js';
 import { HttpAccountDirectory } from '../adapters/accounts/http-account-directory.js';
 import { StoredAccountDirectory } from '../adapters/accounts/stored-account-directory.js';
@@ -23,6 +22,7 @@ import type { EmailChannel } from '../ports/email.js';
 import { FcmNotifier } from '../adapters/fcm/fcm-notifier.js';
 import { connectFirebaseMessaging } from '../adapters/fcm/firebase-messaging.js';
 import type { HttpDependencies } from '../http/app.js';
+import { createRateLimiters } from '../http/middleware/rate-limits.js';
 import { MemoryAuditLog } from '../adapters/memory/memory-audit.js';
 import { RedisAuditLog } from '../adapters/redis/redis-audit.js';
 import { AuditTrail } from '../observability/audit-trail.js';
@@ -122,7 +122,6 @@ export async function buildServices(config: Config, logger: Logger, overrides: S
   const auditLogger = logger.child({ component: 'audit' });
   const authorizationServer = overrides.authorizationServer ?? authorizationServerFor(config, logger, metrics);
   const email = emailChannelFor(config, logger);
-  const activationLimit = { points: config.rateLimits.activation.points, duration: config.rateLimits.activation.durationSeconds };
 
   if (config.redis === undefined) {
     logger.warn('REDIS_URL is not set: running on the embedded in-memory store and job queue (one process, nothing survives a restart)');
@@ -150,7 +149,7 @@ export async function buildServices(config: Config, logger: Logger, overrides: S
       ...(email !== undefined ? { email } : {}),
       accounts,
       accountDirectory: accountDirectoryFor(config, accounts),
-      limiters: { activation: new RateLimiterMemory({ keyPrefix: 'activation', ...activationLimit }) },
+      limiters: createRateLimiters(config.rateLimits),
       audit,
       metrics,
       isUnavailable: () => false,
@@ -178,8 +177,6 @@ export async function buildServices(config: Config, logger: Logger, overrides: S
   const worker = new BullMqJobWorker(workerConnection, keys.queuePrefix, logger.child({ component: 'jobs' }), undefined, config.jobs.lockSeconds * 1000);
   const devices = new RedisDevices(redis, keys);
   const push = notifiersFor(config, logger, devices, clock, overrides);
-  const limiter = (name: string): RateLimiterAbstract =>
-    new RateLimiterRedis({ storeClient: redis, keyPrefix: `${config.redis?.keyPrefix}rl:${name}`, ...activationLimit });
   const accounts = new RedisAccounts(redis, keys);
   queueDepth = () => jobs.depth();
   const audit = new AuditTrail(new RedisAuditLog(redis, keys, config.audit.maxEvents), metrics, auditLogger);
@@ -203,7 +200,7 @@ export async function buildServices(config: Config, logger: Logger, overrides: S
     ...(email !== undefined ? { email } : {}),
     accounts,
     accountDirectory: accountDirectoryFor(config, accounts),
-    limiters: { activation: limiter('activation') },
+    limiters: createRateLimiters(config.rateLimits, { client: redis, keyPrefix: config.redis.keyPrefix }),
     audit,
     metrics,
     isUnavailable: isRedisUnavailable,

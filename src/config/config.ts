@@ -1,5 +1,6 @@
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -99,11 +100,53 @@ function parseClusterNode(entry: string): (RedisNode & { options: RedisClusterCo
   return { host: match[1] ?? match[2] ?? '', port, options: {} };
 }
 
+/** Express's `trust proxy`: off, the number of proxies in front, or the proxies' addresses and subnets. */
+export type TrustProxy = false | number | string[];
+
+/** Names proxy-addr (express) knows for well-known ranges. */
+const namedRanges = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function invalidProxyEntry(entry: string): string | undefined {
+  if (namedRanges.has(entry)) return undefined;
+  const [address = '', bits, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return `${JSON.stringify(entry)} is not an IP address, a subnet (address/bits) or one of ${[...namedRanges].join(', ')}`;
+  if (bits === undefined) return undefined;
+  const max = family === 4 ? 32 : 128;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= max ? undefined : `${JSON.stringify(entry)}: the prefix length must be 0-${max}`;
+}
+
+/**
+ * Which forwarded addresses count as the client's (rate limits key on it). `false` (default): the TCP
+ * peer, X-Forwarded-For ignored. A number: that many proxies in front, the address they forwarded is the
+ * client. A list: forwarding from these addresses/subnets is believed. `true` would believe any client's
+ * X-Forwarded-For — anyone could pick the address they are counted under — so it is refused.
+ */
+const trustProxy = optionalString.transform((value, context): TrustProxy => {
+  if (value === undefined || /^(false|no|off|0)$/i.test(value)) return false;
+  if (/^(true|yes|on)$/i.test(value)) {
+    context.addIssue({
+      code: 'custom',
+      message: 'true would believe every client\'s X-Forwarded-For; give the number of proxies in front (e.g. 1) or their addresses',
+    });
+    return z.NEVER;
+  }
+  if (/^\d+$/.test(value)) return Number(value);
+  const entries = value.split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0);
+  const problems = entries.map(invalidProxyEntry).filter((problem) => problem !== undefined);
+  if (problems.length > 0 || entries.length === 0) {
+    context.addIssue({ code: 'custom', message: problems[0] ?? 'must be false, a hop count or addresses/subnets' });
+    return z.NEVER;
+  }
+  return entries;
+});
+
 const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   ROLE: z.enum(['api', 'worker', 'all']).default('all'),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('0.0.0.0'),
+  TRUST_PROXY: trustProxy,
   PUBLIC_URL: optionalUrl,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
@@ -139,6 +182,11 @@ const environmentSchema = z.object({
 
   ACTIVATION_MAX_ATTEMPTS: positiveInt(10),
   ACTIVATION_WINDOW_SECONDS: positiveInt(600),
+  RATE_LIMIT_BASIC_FAILURES: positiveInt(10),
+  RATE_LIMIT_ADMIN_FAILURES: positiveInt(10),
+  RATE_LIMIT_FAILURE_WINDOW_SECONDS: positiveInt(600),
+  RATE_LIMIT_DEVICE_PER_MINUTE: positiveInt(600),
+  RATE_LIMIT_ADMIN_PER_MINUTE: positiveInt(600),
   AUDIT_MAX_EVENTS: positiveInt(100_000),
   /** Bearer token that /metrics requires; unset: /metrics is open (keep it off the public network). */
   METRICS_TOKEN: optionalString,
@@ -196,7 +244,8 @@ export interface SecureAuthConfig {
 export interface Config {
   env: 'development' | 'production' | 'test';
   role: 'api' | 'worker' | 'all';
-  http: { port: number; host: string; publicUrl: string; bodyLimitBytes: number; validateResponses: boolean };
+  /** `trustProxy`: express's `trust proxy`, deciding which address a call counts as coming from. */
+  http: { port: number; host: string; publicUrl: string; bodyLimitBytes: number; validateResponses: boolean; trustProxy: TrustProxy };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   redis: RedisStoreConfig | undefined;
   keyPrefix: string;
@@ -206,7 +255,7 @@ export interface Config {
   /** `expirySweepIntervalMs`: how often expired requests are closed (closing messages, audit, metrics). */
   requests: { ttlSeconds: number; retentionSeconds: number; expirySweepIntervalMs: number };
   devices: { activationCodeTtlSeconds: number; clockSkewSeconds: number };
-  rateLimits: { activation: { points: number; durationSeconds: number } };
+  rateLimits: RateLimitsConfig;
   /** The audit trail keeps about this many events (a capped Redis stream). */
   audit: { maxEvents: number };
   /** Bearer token /metrics requires, when set. */
@@ -234,6 +283,25 @@ export interface Config {
    * jobs are looked for as often; a job of a worker that died is run again after one to two periods.
    */
   jobs: { lockSeconds: number };
+}
+
+/** At most `points` within `durationSeconds`, per key. */
+export interface RateLimit {
+  points: number;
+  durationSeconds: number;
+}
+
+/**
+ * What each limiter allows (see src/http/middleware/rate-limits.ts): wrong activation codes, failed Basic
+ * and failed admin authentications per source address; calls per authenticated device; admin calls per
+ * source address.
+ */
+export interface RateLimitsConfig {
+  activation: RateLimit;
+  basicFailures: RateLimit;
+  adminFailures: RateLimit;
+  device: RateLimit;
+  admin: RateLimit;
 }
 
 export type BindingConfirmationMode = 'off' | 'optional' | 'required';
@@ -379,6 +447,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       publicUrl: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
       validateResponses: env.OPENAPI_VALIDATE_RESPONSES,
+      trustProxy: env.TRUST_PROXY,
     },
     logLevel: env.LOG_LEVEL,
     redis: redisStoreConfig(env),
@@ -392,7 +461,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       expirySweepIntervalMs: env.EXPIRY_SWEEP_INTERVAL_MS,
     },
     devices: { activationCodeTtlSeconds: env.ACTIVATION_CODE_TTL_SECONDS, clockSkewSeconds: env.CLOCK_SKEW_SECONDS },
-    rateLimits: { activation: { points: env.ACTIVATION_MAX_ATTEMPTS, durationSeconds: env.ACTIVATION_WINDOW_SECONDS } },
+    rateLimits: {
+      activation: { points: env.ACTIVATION_MAX_ATTEMPTS, durationSeconds: env.ACTIVATION_WINDOW_SECONDS },
+      basicFailures: { points: env.RATE_LIMIT_BASIC_FAILURES, durationSeconds: env.RATE_LIMIT_FAILURE_WINDOW_SECONDS },
+      adminFailures: { points: env.RATE_LIMIT_ADMIN_FAILURES, durationSeconds: env.RATE_LIMIT_FAILURE_WINDOW_SECONDS },
+      device: { points: env.RATE_LIMIT_DEVICE_PER_MINUTE, durationSeconds: 60 },
+      admin: { points: env.RATE_LIMIT_ADMIN_PER_MINUTE, durationSeconds: 60 },
+    },
     audit: { maxEvents: env.AUDIT_MAX_EVENTS },
     metricsToken: env.METRICS_TOKEN,
     webAuthenticator: { enabled: env.WEB_AUTHENTICATOR_ENABLED ?? env.NODE_ENV !== 'production' },

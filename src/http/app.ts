@@ -1,17 +1,17 @@
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import helmet from 'helmet';
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { pinoHttp } from 'pino-http';
-import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { openApiDocumentPath } from '../support/project-files.js';
 import type { Dependencies } from '../use-cases/dependencies.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
 import { adminAuth } from './middleware/admin-auth.js';
 import { authorizationServerAuth } from './middleware/authorization-server-auth.js';
-import { deviceAuth } from './middleware/device-auth.js';
+import { currentDevice, deviceAuth } from './middleware/device-auth.js';
 import { httpMetrics } from './middleware/http-metrics.js';
+import { limitAdminCalls, limitDeviceCalls, limitFailures, type RateLimiters } from './middleware/rate-limits.js';
 import { operationsRoutes } from './routes/operations.js';
 import { adminRoutes } from './routes/admin.js';
 import { authorizationServerRoutes } from './routes/authorization-server.js';
@@ -20,7 +20,7 @@ import { cacheOpenApiRouteRegexps } from './openapi-route-cache.js';
 import { webRoutes, withoutUrlSecrets } from './routes/web.js';
 
 export interface HttpDependencies extends Dependencies {
-  limiters: { activation: RateLimiterAbstract };
+  limiters: RateLimiters;
   /** Whether an error means a backend (Redis) is unreachable: answered 503. */
   isUnavailable: (error: unknown) => boolean;
   /** Whether this process can take work now (/readyz). */
@@ -39,7 +39,8 @@ export function createApp(deps: HttpDependencies): Express {
 
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  // Which forwarded address counts as the caller's (rate limits key on req.ip): TRUST_PROXY.
+  app.set('trust proxy', config.http.trustProxy);
   app.set('etag', false);
 
   app.use(
@@ -77,13 +78,19 @@ export function createApp(deps: HttpDependencies): Express {
 
   app.use(express.json({ limit: config.http.bodyLimitBytes, type: ['application/json', 'application/*+json'] }));
 
-  app.use(['/user/verify', '/authentication/start'], authorizationServerAuth(config.authorizationServer.credentials));
-  app.use('/admin', adminAuth(config.admin.token));
-  const authenticateDevice = deviceAuth(deps);
-  app.use('/device/v1', (req, res, next) => {
-    if (req.path === '/enrollments') next();
-    else void authenticateDevice(req, res, next);
-  });
+  const { limiters } = deps;
+  const authenticateAuthorizationServer = authorizationServerAuth(config.authorizationServer.credentials);
+  app.use(['/user/verify', '/authentication/start'], limitFailures(limiters.basicFailures, authenticateAuthorizationServer));
+  app.use('/admin', limitAdminCalls(limiters.admin), limitFailures(limiters.adminFailures, adminAuth(config.admin.token)));
+  // Enrolment has no device yet: it is guarded by the activation-code limiter in its route.
+  const exceptEnrollment =
+    (handler: RequestHandler): RequestHandler =>
+    (req, res, next) => {
+      if (req.path === '/enrollments') next();
+      else void handler(req, res, next);
+    };
+  const limitDevice = limitDeviceCalls(limiters.device, (res) => currentDevice(res.locals).deviceId);
+  app.use('/device/v1', exceptEnrollment(deviceAuth(deps)), exceptEnrollment(limitDevice));
 
   // The validator would otherwise compile the documented paths again on every request.
   cacheOpenApiRouteRegexps();
@@ -99,7 +106,7 @@ export function createApp(deps: HttpDependencies): Express {
 
   app.use(authorizationServerRoutes(deps));
   app.use('/admin/v1', adminRoutes(deps));
-  app.use('/device/v1', deviceRoutes(deps, deps.limiters));
+  app.use('/device/v1', deviceRoutes(deps, limiters));
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger, deps.isUnavailable));

@@ -62,6 +62,9 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
       AS_BASIC_CREDENTIALS: `${AS_USER}:${AS_PASSWORD}`,
       ADMIN_API_TOKEN: ADMIN_TOKEN,
       OPENAPI_VALIDATE_RESPONSES: 'true',
+      // Tests wait for jobs by polling the admin API every 25 ms, far above what an operator does
+      // (test/component/rate-limits.test.ts sets small limits itself).
+      RATE_LIMIT_ADMIN_PER_MINUTE: '1000000',
       SECUREAUTH_ISSUER_URL: options.secureAuth.issuerUrl,
       SECUREAUTH_CLIENT_ID: options.secureAuth.clientId,
       SECUREAUTH_CLIENT_SECRET: options.secureAuth.clientSecret,

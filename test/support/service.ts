@@ -58,6 +58,9 @@ export async function startService(options: StartServiceOptions): Promise<TestSe
     AS_BASIC_CREDENTIALS: `${AS_USER}:${AS_PASSWORD}`,
     ADMIN_API_TOKEN: ADMIN_TOKEN,
     OPENAPI_VALIDATE_RESPONSES: 'true',
+    // Tests wait for jobs by polling the admin API every 25 ms, far above what an operator does
+    // (test/component/rate-limits.test.ts sets small limits itself).
+    RATE_LIMIT_ADMIN_PER_MINUTE: '1000000',
     ...(options.store === 'redis' ? { REDIS_URL: options.redisUrl ?? '', REDIS_KEY_PREFIX: `t${process.pid}-${prefixCounter}:` } : {}),
     ...(options.store === 'redis-cluster'
       ? {

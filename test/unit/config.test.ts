@@ -41,7 +41,7 @@ describe('loadConfig', () => {
     });
 
     it('has a 120 s request lifetime, one day of retention, 10 minute codes and 60 s clock skew', () => {
-      expect(config.requests).toEqual({ ttlSeconds: 120, retentionSeconds: 86_400 });
+      expect(config.requests).toEqual({ ttlSeconds: 120, retentionSeconds: 86_400, expirySweepIntervalMs: 1_000 });
       expect(config.devices).toEqual({ activationCodeTtlSeconds: 600, clockSkewSeconds: 60 });
       expect(config.rateLimits.activation).toEqual({ points: 10, durationSeconds: 600 });
     });

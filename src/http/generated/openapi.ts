@@ -1125,10 +1125,17 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description Rate limited; retry after `Retry-After` seconds. */
+        /**
+         * @description Rate limited; retry after `Retry-After` seconds. Limits: failed HTTP Basic authentications and
+         *     wrong admin tokens per source address (once used up, every call from that address is refused,
+         *     right credentials included, until the window ends); admin calls per source address; device calls
+         *     per device; wrong activation codes per source address. The source address is the TCP peer, or
+         *     the forwarded one behind proxies the service is configured to trust (`TRUST_PROXY`).
+         */
         TooManyRequests: {
             headers: {
-                "Retry-After"?: number;
+                /** @description Whole seconds until the limit lets calls through again. */
+                "Retry-After": number;
                 [name: string]: unknown;
             };
             content: {

@@ -1,7 +1,5 @@
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import { RateLimiterRes } from 'rate-limiter-flexible';
-import { AppError } from '../../domain/errors.js';
 import type { Dependencies } from '../../use-cases/dependencies.js';
 import { enrollDevice } from '../../use-cases/enroll-device.js';
 import { unenrollOwnDevice, updateOwnDevice } from '../../use-cases/manage-own-device.js';
@@ -9,35 +7,8 @@ import { recordDecision } from '../../use-cases/record-decision.js';
 import { getRequestForDevice, listRequestsForDevice } from '../../use-cases/view-requests.js';
 import type { ApiSchemas } from '../api-types.js';
 import { currentDevice } from '../middleware/device-auth.js';
+import { guardActivation } from '../middleware/rate-limits.js';
 import { presentDevice } from '../presenters.js';
-
-const tooManyAttempts = (msBeforeNext: number): AppError => {
-  const seconds = Math.max(1, Math.ceil(msBeforeNext / 1000));
-  return new AppError(429, 'too_many_requests', `too many activation attempts; retry in ${seconds} s`, { 'retry-after': String(seconds) });
-};
-
-/**
- * Activation codes cannot be guessed: every attempt from a source address spends a point before the
- * code is looked at (so parallel guesses cannot slip past the limit); only a wrong code keeps it spent.
- */
-async function guardedEnrollment<T>(limiter: RateLimiterAbstract, req: Request, attempt: () => Promise<T>): Promise<T> {
-  const key = req.ip ?? 'unknown';
-  try {
-    await limiter.consume(key);
-  } catch (rejection) {
-    if (rejection instanceof RateLimiterRes) throw tooManyAttempts(rejection.msBeforeNext);
-    throw rejection;
-  }
-  let wrongCode = false;
-  try {
-    return await attempt();
-  } catch (error) {
-    wrongCode = error instanceof AppError && error.code === 'invalid_grant';
-    throw error;
-  } finally {
-    if (!wrongCode) await limiter.reward(key, 1);
-  }
-}
 
 /** The authenticator app's API under /device/v1 (DPoP checked before this router, enrolment aside). */
 export function deviceRoutes(deps: Dependencies, limiters: { activation: RateLimiterAbstract }): Router {
@@ -50,7 +21,7 @@ export function deviceRoutes(deps: Dependencies, limiters: { activation: RateLim
 
   router.post('/enrollments', async (req, res) => {
     const body = req.body as ApiSchemas['EnrollmentRequest'];
-    const enrollment = await guardedEnrollment(limiters.activation, req, () =>
+    const enrollment = await guardActivation(limiters.activation, req, () =>
       enrollDevice(deps, { ...body, public_jwk: body.public_jwk as Record<string, unknown> }),
     );
     const response: ApiSchemas['Enrollment'] = {
