@@ -16,7 +16,8 @@ export const jobPolicies: Record<JobName, RetryPolicy> = {
   'prepare-request': { attempts: 4, baseDelayMs: 100, maxDelayMs: 1_000 },
   'deliver-prompt': { attempts: 8, baseDelayMs: 250, maxDelayMs: 10_000 },
   'complete-request': { attempts: 200, baseDelayMs: 250, maxDelayMs: 15_000 },
-  // Runs again at the next interval anyway; a failed sweep puts back what it took.
+  // Not retried: the scheduler runs it again at the next interval, and what a failed sweep leased
+  // comes due again when the lease ends.
   'sweep-expired': { attempts: 1, baseDelayMs: 1_000, maxDelayMs: 1_000 },
   // A mail server that is away is tried again for a while; the request's expiry bounds it anyway.
   'deliver-email': { attempts: 6, baseDelayMs: 500, maxDelayMs: 10_000 },
