@@ -15,6 +15,7 @@
  * peer, whatever X-Forwarded-For says.
  */
 import type { Request, RequestHandler, Response } from 'express';
+import ipaddr from 'ipaddr.js';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { RateLimit, RateLimitsConfig } from '../../config/config.js';
 import type { RedisConnection } from '../../adapters/redis/redis-client.js';
@@ -120,22 +121,19 @@ const IPV6_GROUPS_COUNTED = 4;
 
 /**
  * The key a source address is counted under: IPv4 as is (also when IPv4-mapped, `::ffff:a.b.c.d`), IPv6
- * by its /64 prefix.
+ * by its /64 prefix. Parsing is ipaddr.js's (what express's `trust proxy` uses too).
  */
 export function addressKey(ip: string | undefined): string {
   if (ip === undefined || ip === '') return 'unknown';
-  const address = ip.split('%')[0] ?? ip;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped?.[1] !== undefined) return mapped[1];
-  if (!address.includes(':')) return address;
-  const [head = '', tail] = address.split('::');
-  const groupsOf = (part: string): string[] => (part === '' ? [] : part.split(':').flatMap((group) => (group.includes('.') ? ['0', '0'] : [group])));
-  const before = groupsOf(head);
-  const after = tail === undefined ? [] : groupsOf(tail);
-  const groups = [...before, ...Array.from({ length: Math.max(0, 8 - before.length - after.length) }, () => '0'), ...after];
-  return `${groups
+  // express gives a parsed peer address; anything else is counted as the text it is.
+  if (!ipaddr.isValid(ip)) return ip;
+  const address = ipaddr.parse(ip);
+  if (address.kind() === 'ipv4') return address.toString();
+  const ipv6 = address as ipaddr.IPv6;
+  if (ipv6.isIPv4MappedAddress()) return ipv6.toIPv4Address().toString();
+  return `${ipv6.parts
     .slice(0, IPV6_GROUPS_COUNTED)
-    .map((group) => Number.parseInt(group, 16).toString(16))
+    .map((group) => group.toString(16))
     .join(':')}::/64`;
 }
 
