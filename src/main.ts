@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { buildServices } from './composition/services.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { createApp } from './http/app.js';
+import { answerClientErrors } from './http/client-errors.js';
 import { DrainableHttp, shutDown } from './support/graceful-shutdown.js';
 import { createLogger } from './support/logger.js';
 import { startWorkers } from './workers/start-workers.js';
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
   if (config.role !== 'worker') {
     http = new DrainableHttp(createApp(services));
     const listening = createServer(http.listener);
+    answerClientErrors(listening);
     server = listening;
     listening.listen(config.http.port, config.http.host, () => {
       logger.info({ port: config.http.port, publicUrl: config.http.publicUrl, role: config.role, store }, 'listening');

@@ -6,11 +6,13 @@ import { randomUUID } from 'node:crypto';
 import { pinoHttp } from 'pino-http';
 import { openApiDocumentPath } from '../support/project-files.js';
 import type { Dependencies } from '../use-cases/dependencies.js';
-import { errorHandler, notFoundHandler } from './error-handler.js';
+import { errorHandler, notFoundHandler, sendError } from './error-handler.js';
 import { adminAuth } from './middleware/admin-auth.js';
 import { authorizationServerAuth } from './middleware/authorization-server-auth.js';
 import { currentDevice, deviceAuth } from './middleware/device-auth.js';
 import { httpMetrics } from './middleware/http-metrics.js';
+import { jsonDepthLimit } from './middleware/json-depth.js';
+import { canonicalContentType } from './middleware/canonical-content-type.js';
 import { limitAdminCalls, limitDeviceCalls, limitFailures, type RateLimiters } from './middleware/rate-limits.js';
 import { operationsRoutes } from './routes/operations.js';
 import { adminRoutes } from './routes/admin.js';
@@ -64,6 +66,12 @@ export function createApp(deps: HttpDependencies): Express {
   );
   app.use(helmet());
   app.use(httpMetrics(deps.metrics));
+  // No route is documented for OPTIONS (no CORS: the web authenticator is same-origin); without this
+  // Express would answer it itself with a text/plain list of methods.
+  app.use((req, res, next) => {
+    if (req.method === 'OPTIONS') sendError(res, 405, 'method_not_allowed', `OPTIONS is not allowed on ${req.path}`);
+    else next();
+  });
 
   app.get('/healthz', (_req, res) => {
     res.status(200).json({ status: 'ok' });
@@ -77,6 +85,8 @@ export function createApp(deps: HttpDependencies): Express {
   app.use(webRoutes(deps));
 
   app.use(express.json({ limit: config.http.bodyLimitBytes, type: ['application/json', 'application/*+json'] }));
+  app.use(jsonDepthLimit());
+  app.use(canonicalContentType);
 
   const { limiters } = deps;
   const authenticateAuthorizationServer = authorizationServerAuth(config.authorizationServer.credentials);

@@ -22,6 +22,33 @@ export function sendError(res: Response, status: number, error: string, descript
   res.status(status).type('application/json').json({ error, error_description: description });
 }
 
+/**
+ * The last resort when answering an error failed itself (a response hook threw): the same JSON written
+ * straight to the socket, so not even then does Express's default HTML page (with its stack) go out.
+ */
+function sendErrorBypassingHooks(res: Response, status: number, error: string, description: string): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const body = JSON.stringify({ error, error_description: description });
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.end(body);
+}
+
+/** http-errors (body-parser, the router) mark the ones meant for the client with `expose` and a 4xx `status`. */
+const clientHttpStatus = (error: unknown): number | undefined => {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { status, expose } = error as { status?: unknown; expose?: unknown };
+  return typeof status === 'number' && status >= 400 && status < 500 && expose === true ? status : undefined;
+};
+
+/** zlib's errors carry `Z_…` codes: a Content-Encoding that does not match the body. */
+const isDecompressionError = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string' && (error as { code: string }).code.startsWith('Z_');
+
 /** `/body/user_identifier` or `.body.user_identifier` → `body.user_identifier` */
 const fieldName = (path: string | undefined): string => (path ?? '').replace(/^[./]+/, '').replace(/\//g, '.');
 
@@ -47,11 +74,23 @@ const validatorCodes: Record<number, string> = {
  * errors are logged with their stack and answered with a bare 500: no stack, no internals.
  */
 export function errorHandler(logger: Logger, isUnavailable: (error: unknown) => boolean): ErrorRequestHandler {
+  const answer = answerError(logger, isUnavailable);
   return (error: unknown, req, res, next) => {
     if (res.headersSent) {
       next(error);
       return;
     }
+    try {
+      answer(error, req, res, next);
+    } catch (failure) {
+      logger.error({ err: failure, path: req.path }, 'answering an error failed');
+      sendErrorBypassingHooks(res, 500, 'server_error', 'an unexpected error occurred');
+    }
+  };
+}
+
+function answerError(logger: Logger, isUnavailable: (error: unknown) => boolean): ErrorRequestHandler {
+  return (error: unknown, req, res) => {
     if (error instanceof AppError) {
       sendError(res, error.status, error.code, error.description, { ...error.headers });
       return;
@@ -81,6 +120,16 @@ export function errorHandler(logger: Logger, isUnavailable: (error: unknown) => 
               ? `${req.method} is not allowed on ${req.path}`
               : describeValidation(error);
       sendError(res, error.status, code, description);
+      return;
+    }
+    if (isDecompressionError(error)) {
+      sendError(res, 400, 'invalid_request', 'the body could not be decoded as its Content-Encoding says');
+      return;
+    }
+    // Other client errors of body-parser and the router (a path with broken %-escapes, an aborted body…).
+    const clientStatus = clientHttpStatus(error);
+    if (clientStatus !== undefined) {
+      sendError(res, clientStatus, validatorCodes[clientStatus] ?? 'invalid_request', 'the request could not be read');
       return;
     }
     if (error instanceof BackendUnavailableError || isUnavailable(error)) {

@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import { buildServices, type Services, type ServiceOverrides } from '../../src/composition/services.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { createApp } from '../../src/http/app.js';
+import { answerClientErrors } from '../../src/http/client-errors.js';
 import { createLogger } from '../../src/support/logger.js';
 import { startWorkers } from '../../src/workers/start-workers.js';
 import { readJson, type ApiResponse } from '../../dev/device-client.js';
@@ -47,6 +48,7 @@ let prefixCounter = 0;
 
 export async function startService(options: StartServiceOptions): Promise<TestService> {
   const server: Server = createServer();
+  answerClientErrors(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 

@@ -170,6 +170,11 @@ ${bindingChoicesHtml(view)}
     },
   );
 
+  // Anything else under /magic-links (no token, more segments, another method) is a page too.
+  router.all(['/magic-links', '/magic-links/{*rest}'], pageSecurity, noStore, (_req, res) => {
+    send(res, 404, messagePage('This link is not valid', 'The link is unknown or incomplete. Open it again from the e-mail, whole.', styles, 'error'));
+  });
+
   // Whatever else fails under /magic-links (a link with broken %-escapes, a body that cannot be read)
   // still answers a page, never JSON or a stack trace.
   router.use('/magic-links', ((error, _req, res, next) => {
