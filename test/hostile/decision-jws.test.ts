@@ -11,7 +11,7 @@ import { KeyObject, randomUUID } from 'node:crypto';
 import { DeviceClient, type RequestView } from '../../dev/device-client.js';
 import { startRequest, type StartedRequest } from '../support/api-helpers.js';
 import { adminRequestWhen, decisionCalls } from '../support/flow-helpers.js';
-import { base64url, check, expectJsonAnswer, expectStillServing, send, tokenLike } from '../support/hostile.js';
+import { base64url, check, expectJsonAnswer, expectStillServing, send, tokenLike, LIMITS_OUT_OF_REACH } from '../support/hostile.js';
 import { forgeryKeys, macCompact, signCompact } from '../support/jose-forgery.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { startSecureAuthStub, type SecureAuthStub } from '../support/secureauth-stub.js';
@@ -30,7 +30,7 @@ const keys = forgeryKeys();
 beforeAll(async () => {
   redis = await startRedisServer();
   secureAuth = await startSecureAuthStub();
-  service = await startService({ store: 'redis', redisUrl: redis.url, secureAuth });
+  service = await startService({ store: 'redis', redisUrl: redis.url, secureAuth, env: LIMITS_OUT_OF_REACH });
   device = await DeviceClient.enroll(service.url, await service.createUser('erin'));
   // erin's second device: its signature is a real one, of the wrong device.
   otherDevice = await DeviceClient.enroll(service.url, (await service.admin<{ activation_code: string }>('POST', '/users/erin/activation-codes')).body.activation_code);

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { createHash, KeyObject, randomUUID } from 'node:crypto';
 import { DeviceClient } from '../../dev/device-client.js';
-import { check, expectJsonAnswer, expectStillServing, send, tokenLike } from '../support/hostile.js';
+import { check, expectJsonAnswer, expectStillServing, send, tokenLike, LIMITS_OUT_OF_REACH } from '../support/hostile.js';
 import { forgeryKeys, macCompact, signCompact } from '../support/jose-forgery.js';
 import { startService, type TestService } from '../support/service.js';
 
@@ -18,7 +18,7 @@ let enrolledKey: KeyObject;
 const keys = forgeryKeys();
 
 beforeAll(async () => {
-  service = await startService({ store: 'memory' });
+  service = await startService({ store: 'memory', env: LIMITS_OUT_OF_REACH });
   device = await DeviceClient.enroll(service.url, await service.createUser('dora'));
   enrolledKey = KeyObject.from(device.privateKey);
 });

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { exportJWK, generateKeyPair } from 'jose';
 import { enrollWithKey } from '../support/api-helpers.js';
-import { base64url, check, expectJsonAnswer, expectStillServing, send } from '../support/hostile.js';
+import { base64url, check, expectJsonAnswer, expectStillServing, send, LIMITS_OUT_OF_REACH } from '../support/hostile.js';
 import { forgeryKeys } from '../support/jose-forgery.js';
 import { startService, type TestService } from '../support/service.js';
 
@@ -16,7 +16,7 @@ let code: string;
 const keys = forgeryKeys();
 
 beforeAll(async () => {
-  service = await startService({ store: 'memory', env: { ACTIVATION_MAX_ATTEMPTS: '100000' } });
+  service = await startService({ store: 'memory', env: LIMITS_OUT_OF_REACH });
   code = await service.createUser('frank');
 });
 afterAll(async () => {

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { gzipSync } from 'node:zlib';
 import { DeviceClient } from '../../dev/device-client.js';
-import { check, expectHtmlAnswer, expectJsonAnswer, expectStillServing, send, sendRaw, type Outgoing } from '../support/hostile.js';
+import { check, expectHtmlAnswer, expectJsonAnswer, expectStillServing, send, sendRaw, type Outgoing, LIMITS_OUT_OF_REACH } from '../support/hostile.js';
 import { ADMIN_TOKEN, AS_PASSWORD, AS_USER, startService, type TestService } from '../support/service.js';
 
 const BASIC = `Basic ${Buffer.from(`${AS_USER}:${AS_PASSWORD}`).toString('base64')}`;
@@ -15,7 +15,7 @@ let service: TestService;
 let device: DeviceClient;
 
 beforeAll(async () => {
-  service = await startService({ store: 'memory' });
+  service = await startService({ store: 'memory', env: LIMITS_OUT_OF_REACH });
   device = await DeviceClient.enroll(service.url, await service.createUser('heidi'));
 });
 afterAll(async () => {

@@ -28,7 +28,7 @@ describe('docs/security.md', () => {
     expect(doc).toMatch(/credential guessing/i);
   });
 
-  it.each(['src/http/middleware/rate-limits.ts', 'test/component/rate-limits.test.ts'])('references %s (from the rate-limits work)', (path) => {
+  it.each(['src/http/middleware/rate-limits.ts', 'test/component/rate-limits.test.ts'])('covers the rate limits: names %s', (path) => {
     expect(codeReferences.map((reference) => reference.path)).toContain(path);
   });
 
