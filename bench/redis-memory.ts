@@ -38,8 +38,8 @@ export interface MemoryReport {
   usedMemoryPerDevice: number;
   usedMemoryPerRequestAfterStart: number;
   usedMemoryPerRequestWhilePending: number;
-  /** Sample values, to show what takes the room. */
-  sampleRequest: Record<string, string>;
+  /** Sample values, to show what takes the room: a request record as stored, a device hash. */
+  sampleRequest: string;
   sampleDevice: Record<string, string>;
 }
 
@@ -148,16 +148,17 @@ export async function runRedisMemory(options: MemoryOptions): Promise<MemoryRepo
     const requestKey = (id: string): string => `${prefix}{${id.slice(0, 8)}}:req:${id}`;
     await waitFor(async () => {
       const pipeline = redis.pipeline();
-      for (const id of requestIds) pipeline.hget(requestKey(id), 'deliveries');
+      for (const id of requestIds) pipeline.get(requestKey(id));
       const answers = (await pipeline.exec()) ?? [];
-      return answers.every(([, value]) => value !== null);
+      // A record holds a `d=` line per delivery attempt (src/adapters/redis/request-record.ts).
+      return answers.every(([, record]) => typeof record === 'string' && record.includes('\nd='));
     }, 'preparing every request');
     await waitFor(async () => (await redis.llen(`${prefix}{jobs}:ciba:wait`)) === 0 && (await redis.llen(`${prefix}{jobs}:ciba:active`)) === 0, 'an idle queue');
     await worker.stop();
     const whilePending = await breakdown(redis, prefix);
     const pending = await usedMemory(redis);
 
-    const sampleRequest = await redis.hgetall(requestKey(requestIds[0]!));
+    const sampleRequest = (await redis.get(requestKey(requestIds[0]!))) ?? '';
     const sampleDevice = await redis.hgetall(`${prefix}{${users[0]!.device.deviceId.slice(0, 8)}}:device:${users[0]!.device.deviceId}`);
     const count = options.requests;
     return {

@@ -112,7 +112,7 @@ function memoryTables(memory: MemoryReport): string[] {
   const user = bytesOf(memory.afterEnrolment, (kind) => PER_USER.includes(kind)) / n;
   const startedTotal = bytesOf(started, (kind) => !isEvents(kind)) / n;
   const pendingTotal = bytesOf(pending, (kind) => !isEvents(kind)) / n;
-  const pendingRecord = bytesOf(pending, (kind) => ['req', 'pending', 'notified', 'expiring'].includes(kind)) / n;
+  const pendingRecord = bytesOf(pending, (kind) => ['req', 'pending', 'expiring'].includes(kind)) / n;
   const keptJobs = bytesOf(pending, (kind) => kind.startsWith('job: ') || ['queue: delayed', 'queue: completed', 'queue: wait'].includes(kind)) / n;
   lines.push('');
   lines.push('| figure | MEMORY USAGE sum | used_memory growth | target |');
@@ -121,7 +121,7 @@ function memoryTables(memory: MemoryReport): string[] {
   lines.push(`| per user (user hash, identifier keys) | ${int(user)} B | | – |`);
   lines.push(`| per request right after start (record, indexes, queued prepare job) | ${int(startedTotal)} B | ${int(memory.usedMemoryPerRequestAfterStart)} B | ≤ 1,024 B ${startedTotal <= 1024 ? '✅' : '❌'} |`);
   lines.push(`| per pending request, prepared (record, indexes, its jobs) | ${int(pendingTotal)} B | ${int(memory.usedMemoryPerRequestWhilePending)} B | ≤ 1,024 B ${pendingTotal <= 1024 ? '✅' : '❌'} |`);
-  lines.push(`| … of which the request record and its index entries (pending, notified, expiring) | ${int(pendingRecord)} B | | |`);
+  lines.push(`| … of which the request record and its index entries (user's pending index with the day counts, expiry index) | ${int(pendingRecord)} B | | |`);
   lines.push(`| … of which jobs still in Redis (finished jobs are removed; the expiry is a periodic sweep, not a job per request) | ${int(keptJobs)} B | | |`);
   lines.push('', "Capped streams are left out of the per-request sums: BullMQ's events (`queue: events`, about 10,000 entries whatever the load) and the audit trail (`audit`, `AUDIT_MAX_EVENTS` entries, 100,000 by default).");
   return lines;

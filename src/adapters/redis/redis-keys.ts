@@ -36,14 +36,12 @@ export class RedisKeys {
     return this.inPartition(partition, `accounts:${userId}`);
   }
 
-  /** Pending requests of the partition's user (a partition is one user's), scored by expiry. */
+  /**
+   * Pending requests of the partition's user (a partition is one user's), scored by expiry; also the
+   * requests that reached the user per UTC day, for NOTIFY_MAX_PER_DAY (see RedisRequests.create).
+   */
   pendingRequests(partition: string): string {
     return this.inPartition(partition, 'pending');
-  }
-
-  /** Requests that reached the partition's user on a UTC day (`YYYY-MM-DD`), for NOTIFY_MAX_PER_DAY. */
-  dailyNotifications(partition: string, day: string): string {
-    return this.inPartition(partition, `notified:${day}`);
   }
 
   device(deviceId: string): string {
