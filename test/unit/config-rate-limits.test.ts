@@ -1,15 +1,6 @@
 import express from 'express';
-import { ConfigError, loadConfig, type TrustProxy } from '../../src/config/config.js';
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error(`expected a ConfigError for ${JSON.stringify(env)}`);
-}
+import { loadConfig, type TrustProxy } from '../../src/config/config.js';
+import { problemsOf } from '../support/config-problems.js';
 
 /** Whether express, given this `trust proxy` setting, believes a hop from `address` at position `hop`. */
 function expressTrusts(setting: TrustProxy, address: string, hop = 0): boolean {

@@ -1,15 +1,6 @@
-import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { loadConfig } from '../../src/config/config.js';
 import { connectionSettingsFor } from '../../src/adapters/redis/redis-client.js';
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error(`expected a ConfigError for ${JSON.stringify(env)}`);
-}
+import { problemsOf } from '../support/config-problems.js';
 
 describe('scale-out settings', () => {
   it('waits 25 s for in-flight work on shutdown and locks jobs for 15 s by default', () => {

@@ -1,15 +1,5 @@
-import { ConfigError, loadConfig, type Config } from '../../src/config/config.js';
-
-/** The problems a ConfigError lists, or a failure if the configuration loaded. */
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error(`expected a ConfigError for ${JSON.stringify(env)}`);
-}
+import { loadConfig, type Config } from '../../src/config/config.js';
+import { problemsOf } from '../support/config-problems.js';
 
 const secureAuthEnv = {
   SECUREAUTH_ISSUER_URL: 'https://auth.example.com/acme/ciba',
