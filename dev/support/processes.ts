@@ -9,7 +9,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { hostProcess } from './host-process.js';
+import { onHostExit } from './host-process.js';
 
 /** The repository root (this file is dev/support/processes.ts). */
 export const REPOSITORY_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -50,7 +50,7 @@ let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  hostProcess().on('exit', () => {
+  onHostExit(() => {
     for (const [child, ownGroup] of liveChildren) killChild(child, ownGroup, 'SIGKILL');
   });
 }

@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { hostProcess } from '../../dev/support/host-process.js';
+import { onHostExit } from '../../dev/support/host-process.js';
 
 export interface RedisServerOptions {
   /** Turn on the append-only file (fsync on every write) so data survives `restart()` and `kill()`. */
@@ -63,7 +63,7 @@ function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   // 'exit' listeners must be synchronous: SIGKILL (nothing is written after it) then remove the dirs.
-  hostProcess().on('exit', () => {
+  onHostExit(() => {
     for (const child of liveChildren) child.kill('SIGKILL');
     for (const dir of ownedDirs) rmSync(dir, { recursive: true, force: true });
   });
