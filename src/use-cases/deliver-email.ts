@@ -8,6 +8,14 @@ import type { Dependencies } from './dependencies.js';
 export const magicLinkUrl = (publicUrl: string, token: string): string => `${publicUrl}/magic-links/${token}`;
 
 /**
+ * Whether a request may be decided through an e-mailed link. Not an Open Banking one: the magic-link
+ * page cannot offer the accounts to choose, and its approval is not checked against the consent read
+ * again (what binds a payment approval to the amount and payee the user saw), so such a request is
+ * for devices only.
+ */
+const emailMayDecide = (request: AuthenticationRequest): boolean => request.openbankingKind === undefined;
+
+/**
  * The e-mail jobs a request just made ready needs: at once for a user whose e-mail alias is their
  * only way in (no active device), after EMAIL_FALLBACK_AFTER_SECONDS when they have devices and the
  * fallback is on (the job sends only if still nobody decided), otherwise none.
@@ -18,6 +26,7 @@ export async function emailJobsFor(
 ): Promise<JobRequest[]> {
   const { config, users, devices, email, clock } = deps;
   if (email === undefined || config?.email === undefined || users === undefined || devices === undefined || request.userId === null) return [];
+  if (!emailMayDecide(request)) return [];
   const user = await users.get(request.userId);
   if (user === undefined || emailAliasOf(user) === undefined) return [];
   const active = (await devices.listForUser(request.userId, request.partition)).filter((device) => device.status === 'active');
@@ -30,14 +39,14 @@ export async function emailJobsFor(
 }
 
 /**
- * Whether the e-mail channel can reach the request's user: it is configured and the user, enabled,
- * has an e-mail alias. Used when no device can be reached, before giving up on the user.
+ * Whether the e-mail channel can reach the request's user: it is configured, the request may be
+ * decided by e-mail, and the user, enabled, has an e-mail alias. Used when no device can be reached, before giving up on the user.
  */
 export async function emailReaches(
   deps: Pick<Dependencies, 'users'> & Partial<Pick<Dependencies, 'email' | 'config'>>,
   request: AuthenticationRequest,
 ): Promise<boolean> {
-  if (deps.email === undefined || deps.config?.email === undefined || request.userId === null) return false;
+  if (deps.email === undefined || deps.config?.email === undefined || request.userId === null || !emailMayDecide(request)) return false;
   const user = await deps.users.get(request.userId);
   return user !== undefined && !user.disabled && emailAliasOf(user) !== undefined;
 }

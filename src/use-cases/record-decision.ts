@@ -48,13 +48,14 @@ export async function recordDecision(
     if (extra.length > 0) throw AppError.invalidRequest(`granted_scopes: ${extra.join(', ')} ${extra.length === 1 ? 'was' : 'were'} not requested`);
     grantedScopes = claims.granted_scopes ?? requested;
   }
-  // Open Banking: chosen accounts, and the consent read again (it must be unchanged).
-  const openBanking = await confirmOpenBankingDecision(deps, { ...request, view: request.view }, claims);
-
+  // The binding choice first: it needs no outbound call, and a wrong pick denies the request whatever
+  // the consent says now.
   const binding = checkBindingChoice(request.view, claims.action, claims.binding_choice, deps.config.bindingConfirmation);
   if (binding.outcome === 'missing') {
     throw AppError.invalidRequest('binding_choice: is required to approve; pick the binding message the consumption device shows');
   }
+  // Open Banking: chosen accounts, and the consent read again (it must be unchanged).
+  const openBanking = binding.outcome === 'mismatch' ? {} : await confirmOpenBankingDecision(deps, { ...request, view: request.view }, claims);
 
   const signed: DecisionRecord = {
     action: claims.action,

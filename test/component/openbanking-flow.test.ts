@@ -12,6 +12,7 @@ import { compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose'
 import { DeviceClient, type RequestView } from '../../dev/device-client.js';
 import { startOpenBankingStub, exampleConsent, type ConsentKind, type OpenBankingStub } from '../support/openbanking-stub.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { startSmtpServer } from '../support/smtp-server.js';
 import { eventually, sleep, startService, type StoreKind, type TestService } from '../support/service.js';
 
 let redis: RedisServerHandle;
@@ -555,6 +556,23 @@ describe.each<StoreKind>(['memory', 'redis'])('Open Banking on the %s store', (s
       ]);
       // Nothing to show anyone: the consent itself was never read.
       expect(ob.calls.filter((call) => call.login === login_id && call.operation === 'get')).toEqual([]);
+    });
+
+    it('is never decided by e-mail: a user reachable only by e-mail is rejected at once, and nothing is mailed', async () => {
+      // The magic-link page offers no account choice and its approval is not checked against the consent
+      // read again, so an Open Banking request goes to devices only.
+      const smtp = await startSmtpServer();
+      try {
+        service = await startFor('uk', { SMTP_URL: smtp.url, EMAIL_FROM: 'Bank <no-reply@bank.example>' });
+        await service.createUser('eve', { aliases: ['eve@example.com'] });
+        expect((await service.admin('PUT', '/users/eve/accounts', { accounts: accountsOf.uk })).status).toBe(200);
+        const { login_id } = await startWithConsent('eve', ukPayment);
+        await ob.waitFor(() => ob.decisionOf(login_id) === 'rejected');
+        expect(ob.rejected(login_id)).toEqual([expect.objectContaining({ error_description: 'the user has no active authentication device' })]);
+        expect(smtp.messages).toEqual([]);
+      } finally {
+        await smtp.stop();
+      }
     });
 
     it('a user without any account that can be used → reject saying so', async () => {
