@@ -23,6 +23,8 @@ const optionalUrl = optionalString.pipe(z.url({ protocol: /^https?$/ }).optional
 
 /** `NAME=` (as in .env.example) means unset for settings whose default depends on others or is "off". */
 const emptyAsUnset = (value: unknown): unknown => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+/** A switch whose absence (or an empty value, as `.env.example` leaves it) means "decide by the other settings". */
+const optionalBoolean = z.preprocess(emptyAsUnset, booleanFromEnv.optional());
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -193,7 +195,7 @@ const environmentSchema = z.object({
 
   OPENAPI_VALIDATE_RESPONSES: booleanFromEnv.default(false),
 
-  WEB_AUTHENTICATOR_ENABLED: z.preprocess(emptyAsUnset, booleanFromEnv.optional()),
+  WEB_AUTHENTICATOR_ENABLED: optionalBoolean,
   SMTP_URL: optionalString.pipe(z.url({ protocol: /^smtps?$/ }).optional()),
   EMAIL_FROM: optionalString,
   EMAIL_FALLBACK_AFTER_SECONDS: z.preprocess(emptyAsUnset, z.coerce.number().int().positive().optional()),
@@ -201,7 +203,7 @@ const environmentSchema = z.object({
   NOTIFY_MAX_PENDING: positiveInt(3),
   NOTIFY_MAX_PER_DAY: positiveInt(50),
   BINDING_CONFIRMATION: z.enum(['off', 'optional', 'required']).default('off'),
-  FCM_ENABLED: booleanFromEnv.optional(),
+  FCM_ENABLED: optionalBoolean,
   FIREBASE_SERVICE_ACCOUNT_FILE: optionalString,
   GOOGLE_APPLICATION_CREDENTIALS: optionalString,
   FIREBASE_PROJECT_ID: optionalString,

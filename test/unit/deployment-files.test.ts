@@ -76,6 +76,12 @@ describe('.env.example', () => {
     const documented = documentedVariables();
     expect(read.filter((name) => !documented.has(name))).toEqual([]);
   });
+
+  it('copied as it is, with only the SecureAuth client filled in, is a configuration the service starts with', () => {
+    const env = Object.fromEntries([...read('.env.example').matchAll(/^([A-Z][A-Z0-9_]*)=(.*)$/gm)].map((match) => [match[1] ?? '', match[2] ?? '']));
+    expect(env).toHaveProperty('FCM_ENABLED', '');
+    expect(() => loadConfig({ ...env, SECUREAUTH_CLIENT_ID: 'ciba-service', SECUREAUTH_CLIENT_SECRET: 'secret' })).not.toThrow();
+  });
 });
 
 describe('docker-compose.yml', () => {
