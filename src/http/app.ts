@@ -84,10 +84,6 @@ export function createApp(deps: HttpDependencies): Express {
   // HTML pages for people (web authenticator, magic links): before the JSON parser and the validator.
   app.use(webRoutes(deps));
 
-  app.use(express.json({ limit: config.http.bodyLimitBytes, type: ['application/json', 'application/*+json'] }));
-  app.use(jsonDepthLimit());
-  app.use(canonicalContentType);
-
   const { limiters } = deps;
   const authenticateAuthorizationServer = authorizationServerAuth(config.authorizationServer.credentials);
   app.use(['/user/verify', '/authentication/start'], limitFailures(limiters.basicFailures, authenticateAuthorizationServer));
@@ -101,6 +97,12 @@ export function createApp(deps: HttpDependencies): Express {
     };
   const limitDevice = limitDeviceCalls(limiters.device, (res) => currentDevice(res.locals).deviceId);
   app.use('/device/v1', exceptEnrollment(deviceAuth(deps)), exceptEnrollment(limitDevice));
+
+  // Bodies are read only once the caller is known (or counted by the limits): an unauthenticated or
+  // limited caller never gets the service to inflate, parse and walk up to a body limit's worth of JSON.
+  app.use(express.json({ limit: config.http.bodyLimitBytes, type: ['application/json', 'application/*+json'] }));
+  app.use(jsonDepthLimit());
+  app.use(canonicalContentType);
 
   // The validator would otherwise compile the documented paths again on every request.
   cacheOpenApiRouteRegexps();

@@ -122,6 +122,13 @@ describe.each<StoreKind>(['memory', 'redis'])('error answers on the %s store', (
       expect(body.error_description).toMatch(/JSON/);
     });
 
+    it('reads no body before it knows the caller: without credentials, malformed or oversized JSON gets 401', async () => {
+      const method = endpoint.name.startsWith('PUT') ? 'PUT' : 'POST';
+      for (const body of [{ text: '{"user_identifier": "alice",', contentType: 'application/json' }, { text: OVERSIZED, contentType: 'application/json' }]) {
+        expect((await send(service.url, method, endpoint.path, {}, body)).status).toBe(401);
+      }
+    });
+
     if (endpoint.missing) {
       const { body, field } = endpoint.missing;
       it(`answers a body without ${field} with 400 naming it`, async () => {
