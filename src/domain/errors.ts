@@ -30,8 +30,9 @@ export class AppError extends Error {
     return new AppError(410, 'request_expired', description);
   }
 
+  /** A backend the answer depends on did not answer; the caller may try again in a second. */
   static unavailable(description: string): AppError {
-    return new AppError(503, 'temporarily_unavailable', description);
+    return new AppError(503, 'temporarily_unavailable', description, { 'retry-after': '1' });
   }
 }
 

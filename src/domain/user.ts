@@ -53,6 +53,9 @@ export const unreachableDescriptions: Record<UnreachableReason, string> = {
   no_active_device: 'the user has no active authentication device',
 };
 
+/** A daily count outlives its day by a day, so the limit holds across midnight skew between hosts. */
+export const DAY_COUNTER_TTL_MS = 2 * 24 * 3600 * 1000;
+
 /** `YYYY-MM-DD` of a timestamp in UTC: the day NOTIFY_MAX_PER_DAY counts in. */
 export function utcDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);

@@ -18,22 +18,6 @@ export type AuditEventType =
   | 'device.updated'
   | 'device.revoked';
 
-export const AUDIT_EVENT_TYPES: readonly AuditEventType[] = [
-  'request.received',
-  'prompt.delivered',
-  'prompt.failed',
-  'decision.recorded',
-  'completion.succeeded',
-  'completion.failed',
-  'request.expired',
-  'user.saved',
-  'user.accounts_saved',
-  'activation_code.created',
-  'device.enrolled',
-  'device.updated',
-  'device.revoked',
-];
-
 export interface AuditEvent {
   type: AuditEventType;
   /** When it happened, ms since the epoch. */

@@ -13,8 +13,7 @@ type ConfirmDeps = Pick<Dependencies, 'requests' | 'jobs' | 'authorizationServer
 
 export type OpenBankingDecisionFields = Pick<DecisionRecord, 'accountIds' | 'debtorAccount'>;
 
-const unavailable = (what: string): AppError =>
-  new AppError(503, 'temporarily_unavailable', `${what}; try again shortly`, { 'retry-after': '1' });
+const unavailable = (what: string): AppError => AppError.unavailable(`${what}; try again shortly`);
 
 /**
  * What an Open Banking decision adds, checked before it is recorded. For an approval:

@@ -33,6 +33,6 @@ export async function listAccounts(deps: AccountDeps, userId: string): Promise<B
     return await deps.accountDirectory.listAccounts({ userId, partition: user.partition });
   } catch (error) {
     if (!(error instanceof AccountDirectoryError)) throw error;
-    throw new AppError(503, 'temporarily_unavailable', `the accounts could not be read: ${error.message}`, { 'retry-after': '1' });
+    throw AppError.unavailable(`the accounts could not be read: ${error.message}`);
   }
 }

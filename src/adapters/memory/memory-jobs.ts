@@ -20,7 +20,8 @@ export class MemoryJobQueue implements JobQueue, JobWorker {
   private handlers: JobHandlers | undefined;
   /** Ids of jobs waiting or running: the same id is not added twice meanwhile (as in BullMQ). */
   private readonly known = new Set<string>();
-  private readonly intervals = new Set<NodeJS.Timeout>();
+  /** Repeating jobs by name: asking again for one that runs already changes nothing. */
+  private readonly intervals = new Map<string, NodeJS.Timeout>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly running = new Set<Promise<void>>();
   /** Jobs added before the worker started; they run when it starts. */
@@ -51,14 +52,15 @@ export class MemoryJobQueue implements JobQueue, JobWorker {
   }
 
   async repeat(name: 'sweep-expired', everyMs: number): Promise<void> {
+    if (this.intervals.has(name)) return;
     const interval = setInterval(() => void this.add([{ name, data: {}, options: { jobId: `repeat.${name}` } }]), everyMs);
     interval.unref();
-    this.intervals.add(interval);
+    this.intervals.set(name, interval);
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const interval of this.intervals) clearInterval(interval);
+    for (const interval of this.intervals.values()) clearInterval(interval);
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     await Promise.allSettled([...this.running]);

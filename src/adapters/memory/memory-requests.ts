@@ -6,7 +6,7 @@ import type {
   OutcomeRecord,
   RequestDraft,
 } from '../../domain/authentication-request.js';
-import { unreachableReason, utcDay, type LimitReason, type UnreachableReason } from '../../domain/user.js';
+import { DAY_COUNTER_TTL_MS, unreachableReason, utcDay, type LimitReason, type UnreachableReason } from '../../domain/user.js';
 import type { CreatePolicy, CreateRequestResult, RequestRepository, TransitionResult } from '../../ports/requests.js';
 import { ExpiringMap } from './expiring-map.js';
 import type { MemoryUsers } from './memory-users.js';
@@ -24,6 +24,7 @@ export class MemoryRequests implements RequestRepository {
 
   async create(draft: RequestDraft, retentionSeconds: number, policy: CreatePolicy = {}): Promise<CreateRequestResult> {
     if (this.requests.get(draft.requestId) !== undefined) return { created: false };
+    this.retentionMs = retentionSeconds * 1000;
     const unreachable: UnreachableReason | undefined =
       draft.userId === null
         ? 'unknown_user'
@@ -123,7 +124,10 @@ export class MemoryRequests implements RequestRepository {
     return { ok: true, request: structuredClone(request) };
   }
 
-  private readonly claims = new Map<string, Set<string>>();
+  /** Claimed tokens by request; they vanish with the request, as the claim lines of a Redis record do. */
+  private readonly claims = new ExpiringMap<Set<string>>();
+  /** How long a record outlives its expiry (REQUEST_RETENTION_SECONDS), for the claims beside it. */
+  private retentionMs = 0;
   private readonly expiries = new Map<string, number>();
 
   async trackExpiry(requestId: string, expiresAt: number): Promise<void> {
@@ -145,9 +149,10 @@ export class MemoryRequests implements RequestRepository {
   }
 
   async claim(requestId: string, token: string): Promise<boolean> {
-    if (this.requests.get(requestId) === undefined) return false;
+    const request = this.requests.get(requestId);
+    if (request === undefined) return false;
     const claimed = this.claims.get(requestId) ?? new Set<string>();
-    this.claims.set(requestId, claimed);
+    this.claims.set(requestId, claimed, request.expiresAt - Date.now() + this.retentionMs);
     if (claimed.has(token)) return false;
     claimed.add(token);
     return true;
@@ -164,6 +169,3 @@ export class MemoryRequests implements RequestRepository {
     return true;
   }
 }
-
-/** A daily counter outlives its day by a day, so the limit holds across midnight skew between hosts. */
-const DAY_COUNTER_TTL_MS = 2 * 24 * 3600 * 1000;

@@ -7,7 +7,7 @@ import type {
   RequestDraft,
   RequestStatus,
 } from '../../domain/authentication-request.js';
-import type { LimitReason, UnreachableReason } from '../../domain/user.js';
+import { DAY_COUNTER_TTL_MS, type LimitReason, type UnreachableReason } from '../../domain/user.js';
 import { partitionOf } from '../../domain/identifiers.js';
 import type { CreatePolicy, CreateRequestResult, RequestRepository, TransitionResult } from '../../ports/requests.js';
 import { LuaScript } from './lua-script.js';
@@ -203,8 +203,6 @@ return 1`,
   1,
 );
 
-/** A daily count outlives its day by a day, so the limit holds across midnight skew between hosts. */
-const DAY_COUNTER_TTL_MS = 2 * 24 * 3600 * 1000;
 const DAY_MS = 24 * 3600 * 1000;
 
 /** Adds a claim line to an existing request, once per token. KEYS: request. ARGV: token. */
