@@ -1,4 +1,11 @@
+import type { components } from '../http/generated/openapi.js';
 import type { AccountView, BrasilAccountIdentification } from './openbanking.js';
+
+/**
+ * An account as the OpenAPI document's `Account` describes it: the admin API's body, and what the
+ * bank's accounts endpoint (ACCOUNTS_API_URL) answers.
+ */
+export type AccountWire = components['schemas']['Account'];
 
 /** One of a user's bank accounts, as the bank (or an operator) describes it. */
 export interface BankAccount {
@@ -19,5 +26,30 @@ export function accountView(account: BankAccount): AccountView {
     name: account.name,
     ...(account.maskedNumber !== undefined ? { masked_number: account.maskedNumber } : {}),
     ...(account.currency !== undefined ? { currency: account.currency } : {}),
+  };
+}
+
+/** An account of the `Account` wire shape as the domain keeps it. */
+export function bankAccountFromWire(account: AccountWire): BankAccount {
+  const brasil = account.brasil;
+  return {
+    accountId: account.account_id,
+    name: account.name,
+    ...(account.masked_number !== undefined ? { maskedNumber: account.masked_number } : {}),
+    ...(account.currency !== undefined ? { currency: account.currency } : {}),
+    ...(brasil !== undefined
+      ? { brasil: { accountType: brasil.account_type, ispb: brasil.ispb, number: brasil.number, ...(brasil.issuer !== undefined ? { issuer: brasil.issuer } : {}) } }
+      : {}),
+  };
+}
+
+/** A kept account in the `Account` wire shape (with its Brasil identification: for operators, not devices). */
+export function bankAccountToWire(account: BankAccount): AccountWire {
+  const brasil = account.brasil;
+  return {
+    ...accountView(account),
+    ...(brasil !== undefined
+      ? { brasil: { account_type: brasil.accountType, ispb: brasil.ispb, number: brasil.number, ...(brasil.issuer !== undefined ? { issuer: brasil.issuer } : {}) } }
+      : {}),
   };
 }

@@ -1,4 +1,4 @@
-import type { BankAccount } from '../domain/account.js';
+import { bankAccountToWire, type BankAccount } from '../domain/account.js';
 import type { AuthenticationRequest } from '../domain/authentication-request.js';
 import type { Device } from '../domain/device.js';
 import type { User } from '../domain/user.js';
@@ -108,40 +108,8 @@ export function presentEvidence(evidence: DecisionEvidence): ApiSchemas['Evidenc
   };
 }
 
-/** An account of the admin API's body as the domain keeps it. */
-export function toBankAccount(account: ApiSchemas['Account']): BankAccount {
-  const brasil = account.brasil;
-  return {
-    accountId: account.account_id,
-    name: account.name,
-    ...(account.masked_number !== undefined ? { maskedNumber: account.masked_number } : {}),
-    ...(account.currency !== undefined ? { currency: account.currency } : {}),
-    ...(brasil !== undefined
-      ? { brasil: { accountType: brasil.account_type, ispb: brasil.ispb, number: brasil.number, ...(brasil.issuer !== undefined ? { issuer: brasil.issuer } : {}) } }
-      : {}),
-  };
-}
-
 export function presentAccountList(userId: string, accounts: BankAccount[]): ApiSchemas['UserAccounts'] {
-  return {
-    user_id: userId,
-    accounts: accounts.map((account) => ({
-      account_id: account.accountId,
-      name: account.name,
-      ...(account.maskedNumber !== undefined ? { masked_number: account.maskedNumber } : {}),
-      ...(account.currency !== undefined ? { currency: account.currency } : {}),
-      ...(account.brasil !== undefined
-        ? {
-            brasil: {
-              account_type: account.brasil.accountType,
-              ispb: account.brasil.ispb,
-              number: account.brasil.number,
-              ...(account.brasil.issuer !== undefined ? { issuer: account.brasil.issuer } : {}),
-            },
-          }
-        : {}),
-    })),
-  };
+  return { user_id: userId, accounts: accounts.map(bankAccountToWire) };
 }
 
 /** Audit events as the admin API shows them: snake_case, ISO times, absent fields left out. */

@@ -20,13 +20,16 @@ export interface AccountDirectory {
 }
 
 export class AccountDirectoryError extends Error {
+  /** What the directory asked to wait (`Retry-After`), when it did. */
+  readonly retryAfterMs: number | undefined;
   constructor(
     message: string,
     /** Whether trying again later can help (network trouble, 5xx, 429). */
     readonly retryable: boolean,
-    options: { cause?: unknown } = {},
+    options: { cause?: unknown; retryAfterMs?: number } = {},
   ) {
-    super(message, options);
+    super(message, { cause: options.cause });
+    this.retryAfterMs = options.retryAfterMs;
     this.name = 'AccountDirectoryError';
   }
 }

@@ -1,8 +1,9 @@
-import axios, { AxiosError, type AxiosInstance } from 'axios';
+import axios, { type AxiosInstance } from 'axios';
 import { z } from 'zod';
-import type { BankAccount } from '../../domain/account.js';
+import { bankAccountFromWire, type BankAccount } from '../../domain/account.js';
 import type { UserRef } from '../../domain/user.js';
 import { AccountDirectoryError, type AccountDirectory } from '../../ports/accounts.js';
+import { isRetryableStatus, retryAfterMs, transportErrorCode } from '../secureauth/http-failure.js';
 
 export interface HttpAccountDirectorySettings {
   /** `https://bank.example/users/{user_id}/accounts`, or a URL the user id is added to as `?user_id=`. */
@@ -55,34 +56,21 @@ export class HttpAccountDirectory implements AccountDirectory {
         headers: { accept: 'application/json', ...(this.settings.token ? { authorization: `Bearer ${this.settings.token}` } : {}) },
       });
     } catch (error) {
-      const code = error instanceof AxiosError ? (error.code ?? 'network error') : 'network error';
-      throw new AccountDirectoryError(`the accounts API could not be reached: ${code}`, true, { cause: error });
+      throw new AccountDirectoryError(`the accounts API could not be reached: ${transportErrorCode(error)}`, true, { cause: error });
     }
     if (response.status === 404) return [];
     if (response.status !== 200) {
-      throw new AccountDirectoryError(`the accounts API answered HTTP ${response.status}`, response.status === 429 || response.status >= 500);
+      const after = retryAfterMs(response.headers['retry-after']);
+      throw new AccountDirectoryError(`the accounts API answered HTTP ${response.status}`, isRetryableStatus(response.status), {
+        ...(after !== undefined ? { retryAfterMs: after } : {}),
+      });
     }
     const parsed = accountList.safeParse(response.data);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       throw new AccountDirectoryError(`the accounts API answer is not an account list (${issue ? `${issue.path.join('.')}: ${issue.message}` : 'unreadable'})`, false);
     }
-    return parsed.data.accounts.map((account) => ({
-      accountId: account.account_id,
-      name: account.name,
-      ...(account.masked_number !== undefined ? { maskedNumber: account.masked_number } : {}),
-      ...(account.currency !== undefined ? { currency: account.currency } : {}),
-      ...(account.brasil !== undefined
-        ? {
-            brasil: {
-              accountType: account.brasil.account_type,
-              ispb: account.brasil.ispb,
-              number: account.brasil.number,
-              ...(account.brasil.issuer !== undefined ? { issuer: account.brasil.issuer } : {}),
-            },
-          }
-        : {}),
-    }));
+    return parsed.data.accounts.map(bankAccountFromWire);
   }
 
   private urlFor(userId: string): string {

@@ -9,13 +9,19 @@ export function retryAfterMs(value: unknown, now = Date.now()): number | undefin
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
+/** Whether an HTTP failure may pass if tried again later: 429 and 5xx. */
+export const isRetryableStatus = (status: number): boolean => status === 429 || status >= 500;
+
+/** What went wrong below HTTP (axios's code, e.g. ECONNREFUSED or ECONNABORTED). */
+export const transportErrorCode = (error: unknown): string => (error instanceof AxiosError ? (error.code ?? 'network error') : 'network error');
+
 /**
  * What a failed System API exchange means for the caller: network trouble, 5xx and 429 may pass
  * (retry, honouring `Retry-After`); any other 4xx will not.
  */
 export function classifyResponse(what: string, response: AxiosResponse): AuthorizationServerError {
   const status = response.status;
-  const retryable = status === 429 || status >= 500;
+  const retryable = isRetryableStatus(status);
   const after = retryAfterMs(response.headers['retry-after']);
   const alreadyDecided = alreadyDecidedAs(status, response.data);
   return new AuthorizationServerError(`${what}: HTTP ${status}${describeBody(response.data)}`, retryable, {
@@ -39,8 +45,7 @@ function alreadyDecidedAs(status: number, body: unknown): 'accepted' | 'rejected
 }
 
 export function classifyTransportError(what: string, error: unknown): AuthorizationServerError {
-  const code = error instanceof AxiosError ? (error.code ?? 'network error') : 'network error';
-  return new AuthorizationServerError(`${what}: ${code}`, true, { cause: error });
+  return new AuthorizationServerError(`${what}: ${transportErrorCode(error)}`, true, { cause: error });
 }
 
 /** A short, secret-free hint from an error body (`error`/`error_description` fields only). */

@@ -12,6 +12,7 @@ import {
   type Rejection,
 } from '../../ports/authorization-server.js';
 import { classifyResponse, classifyTransportError } from './http-failure.js';
+import { rejectionBody } from './rejection-body.js';
 import { consentPages } from './openbanking/consent-pages.js';
 import { SystemTokenProvider } from './system-token.js';
 
@@ -70,14 +71,7 @@ export class SecureAuthClient implements AuthorizationServerClient {
   }
 
   async reject(request: AuthenticationRequest, rejection: Rejection): Promise<void> {
-    const response = await this.call('POST', this.scopeGrantUrl(request.loginId, '/reject'), {
-      id: request.loginId,
-      login_state: request.loginState,
-      error: rejection.error,
-      error_description: rejection.description,
-      error_cause: rejection.cause,
-      status_code: 403,
-    });
+    const response = await this.call('POST', this.scopeGrantUrl(request.loginId, '/reject'), rejectionBody(request, rejection));
     if (response.status < 200 || response.status >= 300) throw classifyResponse('rejecting the scope grant failed', response);
   }
 

@@ -6,7 +6,8 @@ import { getDecisionEvidence, getRequestForAdmin } from '../../use-cases/view-re
 import type { AuditEventType } from '../../ports/audit.js';
 import { queryAudit } from '../../use-cases/query-audit.js';
 import type { ApiSchemas } from '../api-types.js';
-import { presentAccountList, presentAdminRequest, presentAuditPage, presentEvidence, presentUser, toBankAccount } from '../presenters.js';
+import { presentAccountList, presentAdminRequest, presentAuditPage, presentEvidence, presentUser } from '../presenters.js';
+import { bankAccountFromWire } from '../../domain/account.js';
 
 /** Operator API under /admin/v1 (bearer ADMIN_API_TOKEN, checked before this router). */
 export function adminRoutes(deps: Dependencies): Router {
@@ -58,7 +59,7 @@ export function adminRoutes(deps: Dependencies): Router {
 
   router.put('/users/:user_id/accounts', async (req, res) => {
     const body = req.body as ApiSchemas['AccountList'];
-    const accounts = await putAccounts(deps, req.params.user_id, body.accounts.map(toBankAccount));
+    const accounts = await putAccounts(deps, req.params.user_id, body.accounts.map(bankAccountFromWire));
     res.status(200).json(presentAccountList(req.params.user_id, accounts));
   });
 

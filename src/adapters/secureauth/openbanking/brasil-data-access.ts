@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { normalizeConsentStatus } from '../../../domain/openbanking.js';
 import { describePermission } from '../../../domain/openbanking-permissions.js';
 import type { Rejection } from '../../../ports/authorization-server.js';
-import { acceptConsentRequest, epochMs, isoDateTime, readConsentBody, rejectConsentRequest, uniqueIds, type ConsentPage } from './consent-page.js';
+import { acceptConsentRequest, epochMs, isoDateTime, readConsentBody, uniqueIds, type ConsentPage } from './consent-page.js';
+import { rejectionBody } from '../rejection-body.js';
 
 /** `BrazilCustomerDataAccessConsentV1`, the fields shown or checked. */
 const dataAccessConsent = z.object({
@@ -48,5 +49,5 @@ export const brasilDataAccess: ConsentPage = {
     };
   },
   acceptBody: acceptConsentRequest,
-  rejectBody: (request, rejection) => ({ ...rejectConsentRequest(request, rejection), rejection_reason: dataAccessRejectionReason(rejection) }),
+  rejectBody: (request, rejection) => ({ ...rejectionBody(request, rejection), rejection_reason: dataAccessRejectionReason(rejection) }),
 };

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import type { AccountIdentificationView, BrasilAccountIdentification } from '../../../domain/openbanking.js';
 import { normalizeConsentStatus } from '../../../domain/openbanking.js';
 import type { Rejection } from '../../../ports/authorization-server.js';
-import { acceptConsentRequest, epochMs, isoDateTime, readConsentBody, rejectConsentRequest, uniqueIds, type ConsentPage } from './consent-page.js';
+import { acceptConsentRequest, epochMs, isoDateTime, readConsentBody, uniqueIds, type ConsentPage } from './consent-page.js';
+import { rejectionBody } from '../rejection-body.js';
 
 /** `OpenbankingBrasilPayment{Creditor,Debtor}Account` */
 const account = z.object({
@@ -105,5 +106,5 @@ export const brasilPayment: ConsentPage = {
         : {}),
     };
   },
-  rejectBody: (request, rejection) => ({ ...rejectConsentRequest(request, rejection), rejection_reason: paymentRejectionReason(rejection) }),
+  rejectBody: (request, rejection) => ({ ...rejectionBody(request, rejection), rejection_reason: paymentRejectionReason(rejection) }),
 };

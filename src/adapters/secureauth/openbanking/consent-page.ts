@@ -109,14 +109,3 @@ export function acceptConsentRequest(request: AuthenticationRequest, grant: Open
   };
 }
 
-/** `RejectConsentRequest`, the fields UK and Brasil share. */
-export function rejectConsentRequest(request: AuthenticationRequest, rejection: Rejection): Record<string, unknown> {
-  return {
-    id: request.loginId,
-    login_state: request.loginState,
-    error: rejection.error,
-    error_description: rejection.description,
-    error_cause: rejection.cause,
-    status_code: 403,
-  };
-}

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { normalizeConsentStatus } from '../../../domain/openbanking.js';
 import { describePermission } from '../../../domain/openbanking-permissions.js';
-import { acceptConsentRequest, epochMs, isoDateTime, readConsentBody, rejectConsentRequest, uniqueIds, type ConsentPage } from './consent-page.js';
+import { acceptConsentRequest, epochMs, isoDateTime, readConsentBody, uniqueIds, type ConsentPage } from './consent-page.js';
+import { rejectionBody } from '../rejection-body.js';
 
 /** `AccountAccessConsent` (Open Banking UK), the fields shown or checked. */
 const accountAccessConsent = z.object({
@@ -43,5 +44,5 @@ export const ukAccountAccess: ConsentPage = {
     };
   },
   acceptBody: acceptConsentRequest,
-  rejectBody: rejectConsentRequest,
+  rejectBody: rejectionBody,
 };

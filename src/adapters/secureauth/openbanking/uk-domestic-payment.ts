@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { AccountIdentificationView } from '../../../domain/openbanking.js';
 import { normalizeConsentStatus } from '../../../domain/openbanking.js';
-import { acceptConsentRequest, epochMs, isoDateTime, readConsentBody, rejectConsentRequest, uniqueIds, type ConsentPage } from './consent-page.js';
+import { acceptConsentRequest, epochMs, isoDateTime, readConsentBody, uniqueIds, type ConsentPage } from './consent-page.js';
+import { rejectionBody } from '../rejection-body.js';
 
 const amount = z.object({ Amount: z.string(), Currency: z.string() });
 
@@ -89,5 +90,5 @@ export const ukDomesticPayment: ConsentPage = {
     };
   },
   acceptBody: acceptConsentRequest,
-  rejectBody: rejectConsentRequest,
+  rejectBody: rejectionBody,
 };
