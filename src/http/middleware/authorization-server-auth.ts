@@ -1,9 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { BasicCredential } from '../../config/config.js';
 import { AppError } from '../../domain/errors.js';
-
-const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
+import { secretDigest } from './bearer-auth.js';
 
 /**
  * HTTP Basic for the authorization server's calls. Several credential pairs may be valid at once so
@@ -11,7 +10,7 @@ const digest = (value: string): Buffer => createHash('sha256').update(value).dig
  * configured pair is compared, so timing reveals neither which pair nor how much of it matched.
  */
 export function authorizationServerAuth(credentials: BasicCredential[]): RequestHandler {
-  const expected = credentials.map(({ username, password }) => digest(`${username}:${password}`));
+  const expected = credentials.map(({ username, password }) => secretDigest(`${username}:${password}`));
   const challenge = { 'www-authenticate': 'Basic realm="ciba-authentication-service", charset="UTF-8"' };
   return (req, _res, next) => {
     const header = req.headers.authorization ?? '';
@@ -20,7 +19,7 @@ export function authorizationServerAuth(credentials: BasicCredential[]): Request
       next(new AppError(401, 'invalid_client', 'client authentication failed', challenge));
       return;
     }
-    const presented = digest(Buffer.from(match[1], 'base64').toString('utf8'));
+    const presented = secretDigest(Buffer.from(match[1], 'base64').toString('utf8'));
     let valid = false;
     for (const candidate of expected) valid = timingSafeEqual(candidate, presented) || valid;
     next(valid ? undefined : new AppError(401, 'invalid_client', 'client authentication failed', challenge));
