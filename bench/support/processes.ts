@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
+import { sleep } from '../../dev/support/eventually.js';
 import { projectRoot } from '../../src/support/project-files.js';
 
 export const AS_USER = 'bench-as';
@@ -37,8 +38,6 @@ export async function freePort(): Promise<number> {
     });
   });
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function waitForHealth(url: string, child: ChildProcess, what: string): Promise<void> {
   const deadline = Date.now() + 20_000;
