@@ -5,25 +5,15 @@
  * Runs on the embedded default and on a private Redis.
  */
 import { DeviceClient } from '../../dev/device-client.js';
+import type { ApiSchemas } from '../../src/http/api-types.js';
 import { startRequest, type RegisteredClient } from '../support/api-helpers.js';
 import { startFcmStandIn, type FcmStandIn } from '../support/fcm-stand-in.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { startSecureAuthStub, type SecureAuthStub } from '../support/secureauth-stub.js';
 import { eventually, sleep, startService, type StoreKind, type TestService } from '../support/service.js';
 
-interface AdminDelivery {
-  channel: string;
-  result: string;
-  device_id?: string;
-  error_code?: string;
-  message?: string;
-}
-interface AdminRequest {
-  status: string;
-  expires_at: string;
-  reason?: string;
-  deliveries: AdminDelivery[];
-}
+type AdminDelivery = ApiSchemas['Delivery'];
+type AdminRequest = ApiSchemas['AdminRequest'];
 
 const TTL_SECONDS = 120;
 
