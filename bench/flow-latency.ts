@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { DeviceClient, RequestView } from '../dev/device-client.js';
+import { sleep } from '../dev/support/eventually.js';
 import { PROMPT_MESSAGE_TYPE } from '../src/adapters/fcm/fcm-messages.js';
 import { partitionOf, requestIdFor } from '../src/domain/identifiers.js';
 import { startFcmStandIn } from '../test/support/fcm-stand-in.js';
@@ -81,8 +82,6 @@ async function inParallel<T>(items: T[], lanes: number, work: (item: T, index: n
   };
   await Promise.all(Array.from({ length: Math.min(lanes, items.length) }, lane));
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function runFlowLatency(options: FlowOptions): Promise<FlowRow[]> {
   const { log } = options;

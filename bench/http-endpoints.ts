@@ -8,6 +8,7 @@
  */
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { eventually } from '../dev/support/eventually.js';
 import { runLoad, runLoads, type LoadResult, type LoadSpec } from './support/load.js';
 import { runPaced, type PacedResult } from './support/paced-load.js';
 import { BASIC_AUTHORIZATION, cpuTimeMs, startBaseline, startService, type ServiceProcess, type ServiceSettings } from './support/processes.js';
@@ -199,9 +200,5 @@ export async function runHttpEndpoints(options: HttpBenchOptions): Promise<HttpR
 }
 
 async function waitForWorkers(queue: Queue, count: number): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while ((await queue.getWorkersCount()) < count) {
-    if (Date.now() > deadline) throw new Error('the worker process did not connect to the queue within 20 s');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await eventually(async () => (await queue.getWorkersCount()) >= count, 20_000, 'the worker process connecting to the queue', 100);
 }

@@ -11,6 +11,7 @@
  */
 import { Redis } from 'ioredis';
 import { fileURLToPath } from 'node:url';
+import { eventually } from '../dev/support/eventually.js';
 import { startFcmStandIn } from '../test/support/fcm-stand-in.js';
 import { startRedisServer } from '../test/support/redis-server.js';
 import { BASIC_AUTHORIZATION, startService, type ServiceSettings } from './support/processes.js';
@@ -88,13 +89,9 @@ async function usedMemory(redis: Redis): Promise<number> {
   return Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? Number.NaN);
 }
 
-async function waitFor(probe: () => Promise<boolean>, what: string, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+// Preparing thousands of requests takes a while; polling slowly keeps the probes out of the way.
+const POLL_TIMEOUT_MS = 120_000;
+const POLL_INTERVAL_MS = 200;
 
 export async function runRedisMemory(options: MemoryOptions): Promise<MemoryReport> {
   const { log, keyPrefix: prefix } = options;
@@ -146,14 +143,19 @@ export async function runRedisMemory(options: MemoryOptions): Promise<MemoryRepo
     log('memory: a worker prepares the requests');
     const worker = await startService(settings('memory-worker', 'worker'));
     const requestKey = (id: string): string => `${prefix}{${id.slice(0, 8)}}:req:${id}`;
-    await waitFor(async () => {
+    await eventually(async () => {
       const pipeline = redis.pipeline();
       for (const id of requestIds) pipeline.get(requestKey(id));
       const answers = (await pipeline.exec()) ?? [];
       // A record holds a `d=` line per delivery attempt (src/adapters/redis/request-record.ts).
       return answers.every(([, record]) => typeof record === 'string' && record.includes('\nd='));
-    }, 'preparing every request');
-    await waitFor(async () => (await redis.llen(`${prefix}{jobs}:ciba:wait`)) === 0 && (await redis.llen(`${prefix}{jobs}:ciba:active`)) === 0, 'an idle queue');
+    }, POLL_TIMEOUT_MS, 'preparing every request', POLL_INTERVAL_MS);
+    await eventually(
+      async () => (await redis.llen(`${prefix}{jobs}:ciba:wait`)) === 0 && (await redis.llen(`${prefix}{jobs}:ciba:active`)) === 0,
+      POLL_TIMEOUT_MS,
+      'an idle queue',
+      POLL_INTERVAL_MS,
+    );
     await worker.stop();
     const whilePending = await breakdown(redis, prefix);
     const pending = await usedMemory(redis);

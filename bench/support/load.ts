@@ -11,8 +11,6 @@ export interface LoadSpec {
   path: string;
   connections: number;
   durationSeconds: number;
-  /** Requests per second over all connections (open loop); omitted = as fast as answers come (closed loop). */
-  overallRate?: number;
   headers: Record<string, string>;
   /** A fresh JSON body for each request. */
   body: () => unknown;
@@ -58,7 +56,6 @@ export async function runLoads(specs: LoadSpec[]): Promise<LoadResult> {
             url: spec.url,
             connections: spec.connections,
             duration: spec.durationSeconds,
-            ...(spec.overallRate !== undefined ? { overallRate: spec.overallRate } : {}),
             requests: [
               {
                 method: 'POST',

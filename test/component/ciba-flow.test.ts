@@ -4,6 +4,7 @@
  * SecureAuth's published schemas. Runs on the embedded default and on a private Redis.
  */
 import { DeviceClient } from '../../dev/device-client.js';
+import { startRequest, type RegisteredClient } from '../support/api-helpers.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { startSecureAuthStub, type SecureAuthStub } from '../support/secureauth-stub.js';
 import { eventually, sleep, startService, type StoreKind, type TestService } from '../support/service.js';
@@ -19,7 +20,6 @@ afterAll(async () => {
 describe.each<StoreKind>(['memory', 'redis'])('CIBA flow on the %s store', (store) => {
   let secureAuth: SecureAuthStub;
   let service: TestService;
-  let loginCounter = 0;
 
   beforeEach(async () => {
     secureAuth = await startSecureAuthStub();
@@ -36,35 +36,24 @@ describe.each<StoreKind>(['memory', 'redis'])('CIBA flow on the %s store', (stor
     return DeviceClient.enroll(service.url, code, { name: `${userId}'s phone`, platform: 'android' });
   }
 
-  /** Starts a request as SecureAuth would, with the login registered at the SecureAuth stand-in. */
-  async function start(userIdentifier: string, extra: Record<string, unknown> = {}, register = true) {
-    loginCounter += 1;
-    const login = { login_id: `login-${store}-${loginCounter}`, login_state: `state-${loginCounter}-${Math.random()}` };
-    if (register) {
-      secureAuth.registerLogin({
-        ...login,
-        client_id: 'pos-terminal',
-        client_name: 'Corner Shop POS',
-        logo_uri: 'https://shop.example/logo.png',
-        scopes: [
-          { name: 'openid', display_name: 'Sign you in' },
-          { name: 'profile', display_name: 'Your profile', description: 'Name and picture' },
-          { name: 'payments', display_name: 'Make payments' },
-        ],
-      });
-    }
-    const response = await service.asCall<{ request_id: string }>('/authentication/start', {
-      login_id: login.login_id,
-      user_identifier: userIdentifier,
-      state: login.login_state,
-      client_id: 'pos-terminal',
-      requested_scopes: ['openid', { name: 'profile' }],
-      binding_message: 'Pay 50 EUR',
-      ...extra,
+  const POS_TERMINAL: RegisteredClient = {
+    client_id: 'pos-terminal',
+    client_name: 'Corner Shop POS',
+    logo_uri: 'https://shop.example/logo.png',
+    scopes: [
+      { name: 'openid', display_name: 'Sign you in' },
+      { name: 'profile', display_name: 'Your profile', description: 'Name and picture' },
+      { name: 'payments', display_name: 'Make payments' },
+    ],
+  };
+
+  /** Starts a request as SecureAuth would (a requested scope also in its object form), with the login registered at the SecureAuth stand-in. */
+  const start = (userIdentifier: string, extra: Record<string, unknown> = {}, register = true) =>
+    startRequest(service, secureAuth, userIdentifier, {
+      register,
+      client: POS_TERMINAL,
+      extra: { requested_scopes: ['openid', { name: 'profile' }], ...extra },
     });
-    expect(response.status).toBe(200);
-    return { ...login, requestId: response.body.request_id };
-  }
 
   describe('/user/verify', () => {
     it('is false for an unknown user and for a user without a device', async () => {

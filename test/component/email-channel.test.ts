@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DeviceClient } from '../../dev/device-client.js';
+import { startRequest, type RegisteredClient } from '../support/api-helpers.js';
 import { launchChromium, pageErrors, saveScreenshot } from '../support/browser.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { startSecureAuthStub, type SecureAuthStub } from '../support/secureauth-stub.js';
@@ -35,7 +36,6 @@ describe.each<StoreKind>(['memory', 'redis'])('e-mail channel on the %s store', 
   let service: TestService;
   let context: BrowserContext;
   let page: Page;
-  let loginCounter = 0;
 
   async function startWith(env: Record<string, string> = {}): Promise<void> {
     service = await startService({
@@ -59,30 +59,22 @@ describe.each<StoreKind>(['memory', 'redis'])('e-mail channel on the %s store', 
     expect(secureAuth.stubErrors).toEqual([]);
   });
 
-  async function start(userIdentifier: string, extra: Record<string, unknown> = {}) {
-    loginCounter += 1;
-    const login = { login_id: `mail-${store}-${loginCounter}`, login_state: `state-${loginCounter}-${Math.random()}` };
-    secureAuth.registerLogin({
-      ...login,
-      client_id: 'bookshop',
-      client_name: 'Riverside Books',
-      logo_uri: 'https://books.example/logo.png',
-      scopes: [
-        { name: 'openid', display_name: 'Sign you in' },
-        { name: 'orders', display_name: 'Place an order' },
-      ],
+  const BOOKSHOP: RegisteredClient = {
+    client_id: 'bookshop',
+    client_name: 'Riverside Books',
+    logo_uri: 'https://books.example/logo.png',
+    scopes: [
+      { name: 'openid', display_name: 'Sign you in' },
+      { name: 'orders', display_name: 'Place an order' },
+    ],
+  };
+
+  /** A start call as SecureAuth makes it, without a binding message unless `extra` has one. */
+  const start = (userIdentifier: string, extra: Record<string, unknown> = {}) =>
+    startRequest(service, secureAuth, userIdentifier, {
+      client: BOOKSHOP,
+      extra: { requested_scopes: ['openid', 'orders'], binding_message: undefined, ...extra },
     });
-    const response = await service.asCall<{ request_id: string }>('/authentication/start', {
-      login_id: login.login_id,
-      user_identifier: userIdentifier,
-      state: login.login_state,
-      client_id: 'bookshop',
-      requested_scopes: ['openid', 'orders'],
-      ...extra,
-    });
-    expect(response.status).toBe(200);
-    return { ...login, requestId: response.body.request_id };
-  }
 
   it('reaches a user with only an e-mail alias: /user/verify is valid, and the link approves once', async () => {
     await startWith();

@@ -5,24 +5,15 @@
  * Runs on the embedded default and on a private Redis.
  */
 import { DeviceClient } from '../../dev/device-client.js';
+import type { ApiSchemas } from '../../src/http/api-types.js';
+import { startRequest, type RegisteredClient } from '../support/api-helpers.js';
 import { startFcmStandIn, type FcmStandIn } from '../support/fcm-stand-in.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { startSecureAuthStub, type SecureAuthStub } from '../support/secureauth-stub.js';
 import { eventually, sleep, startService, type StoreKind, type TestService } from '../support/service.js';
 
-interface AdminDelivery {
-  channel: string;
-  result: string;
-  device_id?: string;
-  error_code?: string;
-  message?: string;
-}
-interface AdminRequest {
-  status: string;
-  expires_at: string;
-  reason?: string;
-  deliveries: AdminDelivery[];
-}
+type AdminDelivery = ApiSchemas['Delivery'];
+type AdminRequest = ApiSchemas['AdminRequest'];
 
 const TTL_SECONDS = 120;
 
@@ -78,28 +69,20 @@ describe.each<StoreKind>(['memory', 'redis'])('FCM push prompts on the %s store'
     return clients;
   }
 
-  async function start(userIdentifier: string) {
-    const login = { login_id: unique('login'), login_state: `state-${Math.random()}` };
-    secureAuth.registerLogin({
-      ...login,
-      client_id: 'pos-terminal',
-      client_name: 'Corner Shop POS',
-      scopes: [
-        { name: 'openid', display_name: 'Sign you in' },
-        { name: 'payments', display_name: 'Make payments' },
-      ],
+  const POS_TERMINAL: RegisteredClient = {
+    client_id: 'pos-terminal',
+    client_name: 'Corner Shop POS',
+    scopes: [
+      { name: 'openid', display_name: 'Sign you in' },
+      { name: 'payments', display_name: 'Make payments' },
+    ],
+  };
+
+  const start = (userIdentifier: string) =>
+    startRequest(service, secureAuth, userIdentifier, {
+      client: POS_TERMINAL,
+      extra: { requested_scopes: ['openid', 'payments'], binding_message: 'Pay 50 EUR to Corner Shop' },
     });
-    const response = await service.asCall<{ request_id: string }>('/authentication/start', {
-      login_id: login.login_id,
-      user_identifier: userIdentifier,
-      state: login.login_state,
-      client_id: 'pos-terminal',
-      requested_scopes: ['openid', 'payments'],
-      binding_message: 'Pay 50 EUR to Corner Shop',
-    });
-    expect(response.status).toBe(200);
-    return { ...login, requestId: response.body.request_id };
-  }
 
   const adminRequest = async (requestId: string): Promise<AdminRequest> => {
     const response = await service.admin<AdminRequest>('GET', `/requests/${requestId}`);

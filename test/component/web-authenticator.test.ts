@@ -7,6 +7,7 @@
 import { jest } from '@jest/globals';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DeviceClient } from '../../dev/device-client.js';
+import { startRequest, type RegisteredClient } from '../support/api-helpers.js';
 import { launchChromium, pageErrors, saveScreenshot } from '../support/browser.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { startSecureAuthStub, type SecureAuthStub } from '../support/secureauth-stub.js';
@@ -31,7 +32,6 @@ describe.each<StoreKind>(['memory', 'redis'])('web authenticator on the %s store
   let context: BrowserContext;
   let page: Page;
   let errors: string[];
-  let loginCounter = 0;
 
   async function startWith(env: Record<string, string> = {}): Promise<void> {
     service = await startService({ store, redisUrl: redis.url, secureAuth, env });
@@ -60,32 +60,22 @@ describe.each<StoreKind>(['memory', 'redis'])('web authenticator on the %s store
     await page.getByText(`Signed in as ${userId}`).waitFor();
   }
 
+  const POS_TERMINAL: RegisteredClient = {
+    client_id: 'pos-terminal',
+    client_name: 'Corner Shop POS',
+    logo_uri: 'https://shop.example/logo.png',
+    scopes: [
+      { name: 'openid', display_name: 'Sign you in' },
+      { name: 'payments', display_name: 'Make a payment', description: 'One payment of 50 EUR to Corner Shop' },
+    ],
+  };
+
   /** A start call as SecureAuth makes it, with the login registered at the stand-in. */
-  async function start(userIdentifier: string, extra: Record<string, unknown> = {}) {
-    loginCounter += 1;
-    const login = { login_id: `web-${store}-${loginCounter}`, login_state: `state-${loginCounter}-${Math.random()}` };
-    secureAuth.registerLogin({
-      ...login,
-      client_id: 'pos-terminal',
-      client_name: 'Corner Shop POS',
-      logo_uri: 'https://shop.example/logo.png',
-      scopes: [
-        { name: 'openid', display_name: 'Sign you in' },
-        { name: 'payments', display_name: 'Make a payment', description: 'One payment of 50 EUR to Corner Shop' },
-      ],
+  const start = (userIdentifier: string, extra: Record<string, unknown> = {}) =>
+    startRequest(service, secureAuth, userIdentifier, {
+      client: POS_TERMINAL,
+      extra: { requested_scopes: ['openid', 'payments'], ...extra },
     });
-    const response = await service.asCall<{ request_id: string }>('/authentication/start', {
-      login_id: login.login_id,
-      user_identifier: userIdentifier,
-      state: login.login_state,
-      client_id: 'pos-terminal',
-      requested_scopes: ['openid', 'payments'],
-      binding_message: 'Pay 50 EUR',
-      ...extra,
-    });
-    expect(response.status).toBe(200);
-    return { ...login, requestId: response.body.request_id };
-  }
 
   const requestCard = () => page.getByRole('article', { name: 'Corner Shop POS' });
 

@@ -4,7 +4,7 @@
  */
 import type { JWK } from 'jose';
 import { readJson, type ApiResponse } from '../../dev/device-client.js';
-import type { SecureAuthStub } from './secureauth-stub.js';
+import type { RegisterLoginInput, SecureAuthStub } from './secureauth-stub.js';
 import type { TestService } from './service.js';
 
 export interface ErrorBody {
@@ -37,39 +37,43 @@ export interface StartedRequest {
   requestId: string;
 }
 
+/** The client a login is registered with at the SecureAuth stub; its `client_id` is also sent in the start call. */
+export type RegisteredClient = Required<Pick<RegisterLoginInput, 'client_id'>> &
+  Pick<RegisterLoginInput, 'client_name' | 'logo_uri' | 'scopes'>;
+
+const POS_TERMINAL: RegisteredClient = {
+  client_id: 'pos-terminal',
+  client_name: 'Corner Shop POS',
+  logo_uri: 'https://shop.example/logo.png',
+  scopes: [
+    { name: 'openid', display_name: 'Sign you in' },
+    { name: 'profile', display_name: 'Your profile', description: 'Name and picture' },
+  ],
+};
+
 let loginCounter = 0;
 
 /**
  * `/authentication/start` as SecureAuth calls it, with the login registered at the SecureAuth stub
- * (client name, logo and scope descriptions) unless `register` is false.
+ * (`client`: name, logo and scope descriptions; a POS terminal by default) unless `register` is false.
+ * `extra` overrides start-call fields; a field set to undefined is left out of the call.
  */
 export async function startRequest(
   service: Pick<TestService, 'asCall'>,
   secureAuth: SecureAuthStub,
   userIdentifier: string,
-  options: { register?: boolean; extra?: Record<string, unknown> } = {},
+  options: { register?: boolean; client?: RegisteredClient; extra?: Record<string, unknown> } = {},
 ): Promise<StartedRequest> {
+  const client = options.client ?? POS_TERMINAL;
   loginCounter += 1;
   const login_id = `login-${process.pid}-${loginCounter}`;
   const login_state = `state-${loginCounter}-${Math.random().toString(36).slice(2)}`;
-  if (options.register !== false) {
-    secureAuth.registerLogin({
-      login_id,
-      login_state,
-      client_id: 'pos-terminal',
-      client_name: 'Corner Shop POS',
-      logo_uri: 'https://shop.example/logo.png',
-      scopes: [
-        { name: 'openid', display_name: 'Sign you in' },
-        { name: 'profile', display_name: 'Your profile', description: 'Name and picture' },
-      ],
-    });
-  }
+  if (options.register !== false) secureAuth.registerLogin({ login_id, login_state, ...client });
   const response = await service.asCall<{ request_id: string }>('/authentication/start', {
     login_id,
     user_identifier: userIdentifier,
     state: login_state,
-    client_id: 'pos-terminal',
+    client_id: client.client_id,
     requested_scopes: ['openid', 'profile'],
     binding_message: 'Pay 50 EUR',
     ...options.extra,

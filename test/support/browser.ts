@@ -8,7 +8,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
  * never a browser downloaded by Playwright. Headless, without the sandbox (tests run as root) and
  * without any background traffic.
  */
-export const CHROMIUM_PATH = '/usr/bin/chromium';
+const CHROMIUM_PATH = '/usr/bin/chromium';
 
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) throw new Error(`${CHROMIUM_PATH} is missing: apt-get install -y chromium (.ci/run does it)`);

@@ -31,7 +31,7 @@ import { performance } from 'node:perf_hooks';
 import { importSPKI, jwtVerify } from 'jose';
 
 export const FCM_HOST = 'fcm.googleapis.com';
-export const OAUTH_HOST = 'oauth2.googleapis.com';
+const OAUTH_HOST = 'oauth2.googleapis.com';
 const TOKEN_AUDIENCE = `https://${OAUTH_HOST}/token`;
 const MESSAGING_SCOPE = 'https://www.googleapis.com/auth/firebase.messaging';
 
@@ -103,7 +103,7 @@ const fcmError = (code: number, status: string, message: string, errorCode: stri
 });
 
 /** The bodies FCM HTTP v1 answers with (https://firebase.google.com/docs/reference/fcm/rest/v1/ErrorCode). */
-export const FCM_FAILURES: Record<FcmFailure, ScriptedFcmAnswer> = {
+const FCM_FAILURES: Record<FcmFailure, ScriptedFcmAnswer> = {
   unavailable: fcmError(503, 'UNAVAILABLE', 'The service is currently unavailable.', 'UNAVAILABLE'),
   internal: fcmError(500, 'INTERNAL', 'Internal error encountered.', 'INTERNAL'),
   'quota-exceeded': fcmError(429, 'RESOURCE_EXHAUSTED', 'Quota exceeded for quota metric.', 'QUOTA_EXCEEDED'),

@@ -3,20 +3,13 @@
  * waiting for a request's final state through the admin API, and the stand-in's decision calls.
  */
 import { DeviceClient } from '../../dev/device-client.js';
+import type { ApiSchemas } from '../../src/http/api-types.js';
 import type { RecordedCall, SecureAuthStub } from './secureauth-stub.js';
 import { eventually, type TestService } from './service.js';
 
 type AdminClient = Pick<TestService, 'admin' | 'createUser'>;
 
-export interface AdminRequestView {
-  request_id: string;
-  status: string;
-  deliveries: Array<{ channel: string; result: string; device_id?: string; message?: string; error_code?: string }>;
-  outcome?: { result: string; attempts: number; error?: string };
-  decision?: { action: string };
-  expires_at: string;
-  completed_at?: string;
-}
+type AdminRequestView = ApiSchemas['AdminRequest'];
 
 export async function enrolledDevice(service: AdminClient, baseUrl: string, userId: string): Promise<DeviceClient> {
   const code = await service.createUser(userId);

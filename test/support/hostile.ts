@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { openApiDocumentPath } from '../../src/support/project-files.js';
 
 /** Runs per property: enough to meet the odd shapes, few enough for a file to stay well under a minute. */
-export const RUNS = 50;
+const RUNS = 50;
 
 /**
  * The rate limits, raised out of reach: these properties throw thousands of bad credentials from one
@@ -258,14 +258,6 @@ export const extraHeaders: fc.Arbitrary<Record<string, string>> = fc
 const base64urlChars = fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.split(''));
 /** A base64url string, as in JOSE serializations. */
 export const base64url = (maxLength = 64): fc.Arbitrary<string> => fc.string({ unit: base64urlChars, maxLength });
-
-const encode = (value: unknown): string => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
-
-/** A compact JWS whose segments are made of anything: arbitrary headers and payloads, garbage signatures. */
-export const compactJws = (header: fc.Arbitrary<unknown>, payload: fc.Arbitrary<unknown>): fc.Arbitrary<string> =>
-  fc
-    .tuple(header, payload, fc.oneof(base64url(120), fc.constant('')))
-    .map(([protectedHeader, claims, signature]) => `${encode(protectedHeader)}.${encode(claims)}.${signature}`);
 
 /** Strings to stand in for a JWS or a path segment: dots, empties, padding, non-ASCII. */
 export const tokenLike: fc.Arbitrary<string> = fc.oneof(

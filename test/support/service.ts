@@ -129,15 +129,5 @@ export async function startService(options: StartServiceOptions): Promise<TestSe
   return service;
 }
 
-/** Polls until the predicate holds (bounded); for waiting on background jobs, never for timing. */
-export async function eventually<T>(probe: () => Promise<T | undefined | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** Re-exported so that tests keep importing their waiting helpers from here. */
+export { eventually, sleep } from '../../dev/support/eventually.js';
