@@ -8,8 +8,11 @@ import type { CreatePolicy } from '../ports/requests.js';
  * (NOTIFY_MAX_PENDING, NOTIFY_MAX_PER_DAY).
  */
 export function createPolicyFor(config: Pick<Config, 'email' | 'notifications'>): CreatePolicy {
+  // The configuration never changes: the policy (and its descriptions) is built once, not per start call.
+  const known = policies.get(config);
+  if (known !== undefined) return known;
   const limits = config.notifications;
-  return {
+  const policy: CreatePolicy = {
     emailChannel: config.email !== undefined,
     maxPending: limits.maxPending,
     maxPerDay: limits.maxPerDay,
@@ -18,4 +21,8 @@ export function createPolicyFor(config: Pick<Config, 'email' | 'notifications'>)
       daily_limit_reached: limitDescription('daily_limit_reached', limits),
     },
   };
+  policies.set(config, policy);
+  return policy;
 }
+
+const policies = new WeakMap<object, CreatePolicy>();
