@@ -69,16 +69,6 @@ end
  */
 const CREATE = new LuaScript(
   `
-local function has_email_alias(user_key)
-  local json = redis.call('HGET', user_key, 'json')
-  if not json then return false end
-  local user = cjson.decode(json)
-  if type(user.aliases) ~= 'table' then return false end
-  for _, alias in ipairs(user.aliases) do
-    if type(alias) == 'string' and string.find(alias, '@', 1, true) then return true end
-  end
-  return false
-end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
 local today = tonumber(ARGV[10])
 local counter = 'day:' .. ARGV[10]
@@ -86,7 +76,7 @@ local reason = ''
 local description = ''
 if ARGV[2] ~= '1' or redis.call('HGET', KEYS[2], 'disabled') == false then reason = 'unknown_user'
 elseif redis.call('HGET', KEYS[2], 'disabled') == '1' then reason = 'user_disabled'
-elseif redis.call('SCARD', KEYS[3]) == 0 and not (ARGV[7] == '1' and has_email_alias(KEYS[2])) then reason = 'no_active_device'
+elseif redis.call('SCARD', KEYS[3]) == 0 and not (ARGV[7] == '1' and redis.call('HGET', KEYS[2], 'email') == '1') then reason = 'no_active_device'
 elseif ARGV[8] ~= '' and redis.call('ZCOUNT', KEYS[4], '(' .. ARGV[6], '+inf') >= tonumber(ARGV[8]) then
   reason = 'too_many_pending'
   description = ARGV[12]

@@ -15,7 +15,7 @@ const WRITE_USER = new LuaScript(
   `
 local version = redis.call('HGET', KEYS[1], 'version') or '0'
 if version ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'json', ARGV[2], 'disabled', ARGV[3], 'version', tonumber(version) + 1)
+redis.call('HSET', KEYS[1], 'json', ARGV[2], 'disabled', ARGV[3], 'email', ARGV[4], 'version', tonumber(version) + 1)
 return 1`,
   1,
 );
@@ -23,8 +23,9 @@ return 1`,
 const MAX_WRITE_ATTEMPTS = 10;
 
 /**
- * Users as Redis hashes (`json` holds the record, `disabled` is kept apart for the reachability check
- * of the create-request script). Identifier keys map every normalised alias, and the user id itself,
+ * Users as Redis hashes (`json` holds the record; `disabled` and `email` — whether an alias is an
+ * e-mail address, by emailAliasOf — are kept apart for /user/verify and the create-request script,
+ * which then read two small fields instead of decoding the record). Identifier keys map every normalised alias, and the user id itself,
  * to `partition + userId`.
  */
 export class RedisUsers implements UserRepository {
@@ -41,19 +42,19 @@ export class RedisUsers implements UserRepository {
   async reachability(ref: UserRef): Promise<UserReachability> {
     const results = await this.redis
       .pipeline()
-      .hget(this.keys.user(ref.partition, ref.userId), 'disabled')
+      .hmget(this.keys.user(ref.partition, ref.userId), 'disabled', 'email')
       .scard(this.keys.activeDevices(ref.partition, ref.userId))
-      .hget(this.keys.user(ref.partition, ref.userId), 'json')
       .exec();
-    const [disabled, activeDevices, json] = (results ?? []).map(([error, value]) => {
+    const [flags, activeDevices] = (results ?? []).map(([error, value]) => {
       if (error) throw error;
       return value;
     });
+    const [disabled, email] = (flags ?? []) as Array<string | null>;
     return {
       exists: disabled !== null && disabled !== undefined,
       disabled: disabled === '1',
       activeDevices: Number(activeDevices ?? 0),
-      hasEmailAlias: typeof json === 'string' && emailAliasOf(JSON.parse(json) as User) !== undefined,
+      hasEmailAlias: email === '1',
     };
   }
 
@@ -125,7 +126,7 @@ export class RedisUsers implements UserRepository {
       updatedAt: now,
       ...(displayName !== undefined ? { displayName } : {}),
     };
-    const written = await WRITE_USER.run(this.redis, [userKey], [version ?? '0', JSON.stringify(user), user.disabled ? '1' : '0']);
+    const written = await WRITE_USER.run(this.redis, [userKey], [version ?? '0', JSON.stringify(user), user.disabled ? '1' : '0', emailAliasOf(user) !== undefined ? '1' : '0']);
     if (written !== 1) {
       await releaseClaimed();
       return 'lost-race';
