@@ -1,6 +1,6 @@
 import type { Agent } from 'node:https';
 import type { Logger } from 'pino';
-import type { Config } from '../config/config.js';
+import type { Config, RedisStoreConfig } from '../config/config.js';
 import { HttpAccountDirectory } from '../adapters/accounts/http-account-directory.js';
 import { StoredAccountDirectory } from '../adapters/accounts/stored-account-directory.js';
 import { MemoryAccounts } from '../adapters/memory/memory-accounts.js';
@@ -22,12 +22,13 @@ import type { EmailChannel } from '../ports/email.js';
 import { FcmNotifier } from '../adapters/fcm/fcm-notifier.js';
 import { connectFirebaseMessaging } from '../adapters/fcm/firebase-messaging.js';
 import type { HttpDependencies } from '../http/app.js';
-import { createRateLimiters } from '../http/middleware/rate-limits.js';
+import { createRateLimiters, type RateLimitStore } from '../http/middleware/rate-limits.js';
 import { MemoryAuditLog } from '../adapters/memory/memory-audit.js';
 import { RedisAuditLog } from '../adapters/redis/redis-audit.js';
 import { AuditTrail } from '../observability/audit-trail.js';
 import { Metrics } from '../observability/metrics.js';
 import type { AccountDirectory, AccountRepository } from '../ports/accounts.js';
+import type { AuditLog } from '../ports/audit.js';
 import type { AuthorizationServerClient } from '../ports/authorization-server.js';
 import type { DeviceRepository } from '../ports/devices.js';
 import type { JobWorker } from '../ports/jobs.js';
@@ -111,61 +112,43 @@ function emailChannelFor(config: Config, logger: Logger): EmailChannel | undefin
 }
 
 /**
- * The composition root: picks Redis or the in-memory adapters for every port and wires them into
- * one set of dependencies shared by the HTTP app and the job workers.
+ * What differs between the Redis store and the embedded in-memory one; buildServices makes the rest
+ * of Services from it once, the same for both.
  */
-export async function buildServices(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<Services> {
-  const clock = overrides.clock ?? systemClock;
-  // The queue is made below, per store; the gauge reads it only when scraped.
-  let queueDepth: () => Promise<Record<string, number>> = async () => ({});
-  const metrics = new Metrics(() => queueDepth());
-  const auditLogger = logger.child({ component: 'audit' });
-  const authorizationServer = overrides.authorizationServer ?? authorizationServerFor(config, logger, metrics);
-  const email = emailChannelFor(config, logger);
+interface Store extends Pick<Services, 'users' | 'devices' | 'activationCodes' | 'replayCache' | 'requests' | 'jobs' | 'worker' | 'accounts' | 'isUnavailable' | 'ping'> {
+  auditLog: AuditLog;
+  /** Where rate-limit counts live; undefined: in this process. */
+  limiterStore?: RateLimitStore;
+  /** Lets go of the store's connections: the last step of shutdown. */
+  close(): Promise<void>;
+}
 
-  if (config.redis === undefined) {
-    logger.warn('REDIS_URL is not set: running on the embedded in-memory store and job queue (one process, nothing survives a restart)');
-    const devices = new MemoryDevices();
-    const users = new MemoryUsers(devices);
-    const jobs = new MemoryJobQueue(logger.child({ component: 'jobs' }));
-    const accounts = new MemoryAccounts();
-    const push = notifiersFor(config, logger, devices, clock, overrides);
-    queueDepth = () => jobs.depth();
-    const audit = new AuditTrail(new MemoryAuditLog(config.audit.maxEvents), metrics, auditLogger);
-    const ping = async (): Promise<void> => {};
-    return {
-      config,
-      logger,
-      clock,
-      users,
-      devices,
-      activationCodes: new MemoryActivationCodes(),
-      replayCache: new MemoryReplayCache(),
-      requests: new MemoryRequests(users),
-      jobs,
-      worker: jobs,
-      authorizationServer,
-      notifiers: push.notifiers,
-      ...(email !== undefined ? { email } : {}),
-      accounts,
-      accountDirectory: accountDirectoryFor(config, accounts),
-      limiters: createRateLimiters(config.rateLimits),
-      audit,
-      metrics,
-      isUnavailable: () => false,
-      ping,
-      readiness: readinessOf(config, ping, jobs),
-      close: async () => {
-        await jobs.close();
-        await audit.flush();
-        await push.close();
-      },
-    };
-  }
+function memoryStore(config: Config, logger: Logger): Store {
+  logger.warn('REDIS_URL is not set: running on the embedded in-memory store and job queue (one process, nothing survives a restart)');
+  const devices = new MemoryDevices();
+  const users = new MemoryUsers(devices);
+  // One object is both queue and worker here; closing it twice is harmless.
+  const jobs = new MemoryJobQueue(logger.child({ component: 'jobs' }));
+  return {
+    users,
+    devices,
+    activationCodes: new MemoryActivationCodes(),
+    replayCache: new MemoryReplayCache(),
+    requests: new MemoryRequests(users),
+    jobs,
+    worker: jobs,
+    accounts: new MemoryAccounts(),
+    auditLog: new MemoryAuditLog(config.audit.maxEvents),
+    isUnavailable: () => false,
+    ping: async () => {},
+    close: async () => {},
+  };
+}
 
-  const keys = new RedisKeys(config.redis.keyPrefix);
+function redisStore(config: Config, redisConfig: RedisStoreConfig, logger: Logger): Store {
+  const keys = new RedisKeys(redisConfig.keyPrefix);
   // One server or a cluster: every connection below (store, queue, worker, rate limiters) follows it.
-  const settings = connectionSettingsFor(config.redis);
+  const settings = connectionSettingsFor(redisConfig);
   const redis: RedisConnection = createRedisConnection(settings, 'fail-fast');
   const queueConnection = createRedisConnection(settings, 'fail-fast');
   const workerConnection = createRedisConnection(settings, 'patient');
@@ -173,26 +156,54 @@ export async function buildServices(config: Config, logger: Logger, overrides: S
     // ioredis reconnects on its own; without a listener its errors would crash the process.
     connection.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
   }
-  const jobs = new BullMqJobQueue(queueConnection, keys.queuePrefix, logger.child({ component: 'jobs' }));
-  const worker = new BullMqJobWorker(workerConnection, keys.queuePrefix, logger.child({ component: 'jobs' }), undefined, config.jobs.lockSeconds * 1000);
-  const devices = new RedisDevices(redis, keys);
-  const push = notifiersFor(config, logger, devices, clock, overrides);
-  const accounts = new RedisAccounts(redis, keys);
-  queueDepth = () => jobs.depth();
-  const audit = new AuditTrail(new RedisAuditLog(redis, keys, config.audit.maxEvents), metrics, auditLogger);
-  const ping = async (): Promise<void> => {
-    await redis.ping();
+  return {
+    users: new RedisUsers(redis, keys),
+    devices: new RedisDevices(redis, keys),
+    activationCodes: new RedisActivationCodes(redis, keys),
+    replayCache: new RedisReplayCache(redis, keys),
+    requests: new RedisRequests(redis, keys),
+    jobs: new BullMqJobQueue(queueConnection, keys.queuePrefix, logger.child({ component: 'jobs' })),
+    worker: new BullMqJobWorker(workerConnection, keys.queuePrefix, logger.child({ component: 'jobs' }), undefined, config.jobs.lockSeconds * 1000),
+    accounts: new RedisAccounts(redis, keys),
+    auditLog: new RedisAuditLog(redis, keys, config.audit.maxEvents),
+    limiterStore: { client: redis, keyPrefix: redisConfig.keyPrefix },
+    isUnavailable: isRedisUnavailable,
+    ping: async () => {
+      await redis.ping();
+    },
+    close: async () => {
+      await Promise.allSettled([redis.quit(), queueConnection.quit(), workerConnection.quit()]);
+    },
   };
+}
+
+/**
+ * The composition root: picks Redis or the in-memory adapters for every port and wires them into
+ * one set of dependencies shared by the HTTP app and the job workers.
+ */
+export async function buildServices(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<Services> {
+  const clock = overrides.clock ?? systemClock;
+  // The queue is made below, with the store; the gauge reads it only when scraped.
+  let queueDepth: () => Promise<Record<string, number>> = async () => ({});
+  const metrics = new Metrics(() => queueDepth());
+  const authorizationServer = overrides.authorizationServer ?? authorizationServerFor(config, logger, metrics);
+  const email = emailChannelFor(config, logger);
+
+  const store = config.redis === undefined ? memoryStore(config, logger) : redisStore(config, config.redis, logger);
+  const { jobs, worker, accounts, ping } = store;
+  queueDepth = () => jobs.depth();
+  const push = notifiersFor(config, logger, store.devices, clock, overrides);
+  const audit = new AuditTrail(store.auditLog, metrics, logger.child({ component: 'audit' }));
 
   return {
     config,
     logger,
     clock,
-    users: new RedisUsers(redis, keys),
-    devices,
-    activationCodes: new RedisActivationCodes(redis, keys),
-    replayCache: new RedisReplayCache(redis, keys),
-    requests: new RedisRequests(redis, keys),
+    users: store.users,
+    devices: store.devices,
+    activationCodes: store.activationCodes,
+    replayCache: store.replayCache,
+    requests: store.requests,
     jobs,
     worker,
     authorizationServer,
@@ -200,18 +211,19 @@ export async function buildServices(config: Config, logger: Logger, overrides: S
     ...(email !== undefined ? { email } : {}),
     accounts,
     accountDirectory: accountDirectoryFor(config, accounts),
-    limiters: createRateLimiters(config.rateLimits, { client: redis, keyPrefix: config.redis.keyPrefix }),
+    limiters: createRateLimiters(config.rateLimits, store.limiterStore),
     audit,
     metrics,
-    isUnavailable: isRedisUnavailable,
+    isUnavailable: store.isUnavailable,
     ping,
     readiness: readinessOf(config, ping, worker),
+    // Jobs stop first, then the audit trail is flushed into the store, and the store goes last.
     close: async () => {
       await worker.close();
       await jobs.close();
       await audit.flush();
       await push.close();
-      await Promise.allSettled([redis.quit(), queueConnection.quit(), workerConnection.quit()]);
+      await store.close();
     },
   };
 }

@@ -20,6 +20,15 @@ const optionalString = z
   .transform((value) => (value === undefined || value === '' ? undefined : value));
 
 const optionalUrl = optionalString.pipe(z.url({ protocol: /^https?$/ }).optional());
+/** A URL that paths are appended to: trailing slashes are dropped, so `${base}/path` has exactly one. */
+const optionalBaseUrl = optionalUrl.transform((value) => value?.replace(/\/+$/, ''));
+
+/** `a, b,,c` → `['a', 'b', 'c']`: entries trimmed, empty ones dropped. */
+const commaList = (value: string): string[] =>
+  value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0);
 
 /** `NAME=` (as in .env.example) means unset for settings whose default depends on others or is "off". */
 const emptyAsUnset = (value: unknown): unknown => (typeof value === 'string' && value.trim() === '' ? undefined : value);
@@ -31,7 +40,7 @@ const positiveInt = (fallback: number) => z.coerce.number().int().positive().def
 /** `user:pass[,user2:pass2…]`: several pairs at once let SecureAuth's credentials be rotated without downtime. */
 const basicCredentials = optionalString.transform((value, context) => {
   if (value === undefined) return [];
-  const pairs = value.split(',').map((pair) => pair.trim()).filter((pair) => pair.length > 0);
+  const pairs = commaList(value);
   const credentials: BasicCredential[] = [];
   for (const pair of pairs) {
     const colon = pair.indexOf(':');
@@ -51,7 +60,7 @@ const basicCredentials = optionalString.transform((value, context) => {
  */
 const clusterNodes = optionalString.transform((value, context): RedisClusterConfig | undefined => {
   if (value === undefined) return undefined;
-  const entries = value.split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0);
+  const entries = commaList(value);
   const nodes: RedisNode[] = [];
   const access = new Set<string>();
   let options: RedisClusterConfig['options'] = {};
@@ -134,7 +143,7 @@ const trustProxy = optionalString.transform((value, context): TrustProxy => {
     return z.NEVER;
   }
   if (/^\d+$/.test(value)) return Number(value);
-  const entries = value.split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0);
+  const entries = commaList(value);
   const problems = entries.map(invalidProxyEntry).filter((problem) => problem !== undefined);
   if (problems.length > 0 || entries.length === 0) {
     context.addIssue({ code: 'custom', message: problems[0] ?? 'must be false, a hop count or addresses/subnets' });
@@ -149,7 +158,7 @@ const environmentSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('0.0.0.0'),
   TRUST_PROXY: trustProxy,
-  PUBLIC_URL: optionalUrl,
+  PUBLIC_URL: optionalBaseUrl,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   REDIS_URL: optionalString.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
@@ -162,13 +171,13 @@ const environmentSchema = z.object({
   AS_BASIC_CREDENTIALS: basicCredentials,
   ADMIN_API_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
 
-  SECUREAUTH_ISSUER_URL: optionalUrl,
+  SECUREAUTH_ISSUER_URL: optionalBaseUrl,
   SECUREAUTH_CLIENT_ID: optionalString,
   SECUREAUTH_CLIENT_SECRET: optionalString,
   SECUREAUTH_TOKEN_URL: optionalUrl,
-  SECUREAUTH_SYSTEM_API_URL: optionalUrl,
+  SECUREAUTH_SYSTEM_API_URL: optionalBaseUrl,
   SECUREAUTH_TIMEOUT_MS: positiveInt(5000),
-  SECUREAUTH_OPENBANKING_URL: optionalUrl,
+  SECUREAUTH_OPENBANKING_URL: optionalBaseUrl,
 
   OPENBANKING_PROFILE: optionalString.pipe(z.enum(['uk', 'brasil']).optional()),
   ACCOUNTS_API_URL: optionalUrl,
@@ -215,6 +224,8 @@ const environmentSchema = z.object({
   JOB_LOCK_SECONDS: positiveInt(15),
 });
 
+type Env = z.infer<typeof environmentSchema>;
+
 export interface BasicCredential {
   username: string;
   password: string;
@@ -244,11 +255,11 @@ export interface SecureAuthConfig {
 }
 
 export interface Config {
-  env: 'development' | 'production' | 'test';
-  role: 'api' | 'worker' | 'all';
+  env: Env['NODE_ENV'];
+  role: Env['ROLE'];
   /** `trustProxy`: express's `trust proxy`, deciding which address a call counts as coming from. */
   http: { port: number; host: string; publicUrl: string; bodyLimitBytes: number; validateResponses: boolean; trustProxy: TrustProxy };
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  logLevel: Env['LOG_LEVEL'];
   redis: RedisStoreConfig | undefined;
   keyPrefix: string;
   authorizationServer: { credentials: BasicCredential[] };
@@ -274,7 +285,7 @@ export interface Config {
    * Set when Open Banking requests are handled (`OPENBANKING_PROFILE`). `consentPagesUrl` is the base of
    * SecureAuth's consent pages (`…/open-banking/…`, `…/open-banking-brasil/…`) when it is not the issuer URL.
    */
-  openBanking: { profile: 'uk' | 'brasil'; consentPagesUrl: string | undefined } | undefined;
+  openBanking: { profile: NonNullable<Env['OPENBANKING_PROFILE']>; consentPagesUrl: string | undefined } | undefined;
   /** Where users' accounts come from: the bank's endpoint when `apiUrl` is set, else the admin API's store. */
   accounts: { apiUrl: string | undefined; apiToken: string | undefined; timeoutMs: number };
   fcm: FcmConfig | undefined;
@@ -306,7 +317,7 @@ export interface RateLimitsConfig {
   admin: RateLimit;
 }
 
-export type BindingConfirmationMode = 'off' | 'optional' | 'required';
+export type BindingConfirmationMode = Env['BINDING_CONFIRMATION'];
 
 export interface EmailConfig {
   smtpUrl: string;
@@ -339,7 +350,7 @@ export class ConfigError extends Error {
  * SecureAuth URLs are derived from the workspace issuer `https://host/{tenant}/{workspace}`;
  * vanity domains drop tenant and workspace from paths, hence the explicit overrides.
  */
-function secureAuthConfig(env: z.infer<typeof environmentSchema>, problems: string[]): SecureAuthConfig | undefined {
+function secureAuthConfig(env: Env, problems: string[]): SecureAuthConfig | undefined {
   const { SECUREAUTH_ISSUER_URL: issuer, SECUREAUTH_CLIENT_ID: clientId, SECUREAUTH_CLIENT_SECRET: clientSecret } = env;
   if (issuer === undefined && clientId === undefined && clientSecret === undefined) return undefined;
   if (issuer === undefined || clientId === undefined || clientSecret === undefined) {
@@ -355,9 +366,9 @@ function secureAuthConfig(env: z.infer<typeof environmentSchema>, problems: stri
     return undefined;
   }
   return {
-    issuerUrl: issuer.replace(/\/+$/, ''),
+    issuerUrl: issuer,
     tokenUrl: env.SECUREAUTH_TOKEN_URL ?? `${url.origin}/${tenant}/system/oauth2/token`,
-    systemApiUrl: (env.SECUREAUTH_SYSTEM_API_URL ?? `${url.origin}/api/system/${tenant}`).replace(/\/+$/, ''),
+    systemApiUrl: env.SECUREAUTH_SYSTEM_API_URL ?? `${url.origin}/api/system/${tenant}`,
     clientId,
     clientSecret,
     timeoutMs: env.SECUREAUTH_TIMEOUT_MS,
@@ -369,7 +380,7 @@ function secureAuthConfig(env: z.infer<typeof environmentSchema>, problems: stri
  * GOOGLE_APPLICATION_CREDENTIALS) unless FCM_ENABLED=false. The file is read here only to fail the
  * start early with a clear message and to take the project id from it; its key is not kept.
  */
-function fcmConfig(env: z.infer<typeof environmentSchema>, problems: string[]): FcmConfig | undefined {
+function fcmConfig(env: Env, problems: string[]): FcmConfig | undefined {
   if (env.FCM_ENABLED === false) return undefined;
   const variable = env.FIREBASE_SERVICE_ACCOUNT_FILE !== undefined ? 'FIREBASE_SERVICE_ACCOUNT_FILE' : 'GOOGLE_APPLICATION_CREDENTIALS';
   const file = env.FIREBASE_SERVICE_ACCOUNT_FILE ?? env.GOOGLE_APPLICATION_CREDENTIALS;
@@ -446,7 +457,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     http: {
       port: env.PORT,
       host: env.HOST,
-      publicUrl: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
+      publicUrl: env.PUBLIC_URL ?? `http://localhost:${env.PORT}`,
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
       validateResponses: env.OPENAPI_VALIDATE_RESPONSES,
       trustProxy: env.TRUST_PROXY,
@@ -487,7 +498,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     openBanking:
       env.OPENBANKING_PROFILE === undefined
         ? undefined
-        : { profile: env.OPENBANKING_PROFILE, consentPagesUrl: env.SECUREAUTH_OPENBANKING_URL?.replace(/\/+$/, '') },
+        : { profile: env.OPENBANKING_PROFILE, consentPagesUrl: env.SECUREAUTH_OPENBANKING_URL },
     accounts: { apiUrl: env.ACCOUNTS_API_URL, apiToken: env.ACCOUNTS_API_TOKEN, timeoutMs: env.ACCOUNTS_API_TIMEOUT_MS },
     fcm,
     shutdown: { timeoutSeconds: env.SHUTDOWN_TIMEOUT_SECONDS },
@@ -495,7 +506,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
-function redisStoreConfig(env: z.infer<typeof environmentSchema>): RedisStoreConfig | undefined {
+function redisStoreConfig(env: Env): RedisStoreConfig | undefined {
   if (env.REDIS_CLUSTER_NODES !== undefined) return { cluster: env.REDIS_CLUSTER_NODES, keyPrefix: env.REDIS_KEY_PREFIX };
   return env.REDIS_URL === undefined ? undefined : { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX };
 }
