@@ -1,7 +1,7 @@
 import type { AuthenticationRequest } from '../domain/authentication-request.js';
 import { newMagicLinkToken } from '../domain/magic-link.js';
 import { emailAliasOf } from '../domain/user.js';
-import { jobFor, RetryLaterError, type JobContext, type JobRequest } from '../ports/jobs.js';
+import { jobFor, retryBeforeExpiry, type JobContext, type JobRequest } from '../ports/jobs.js';
 import type { Dependencies } from './dependencies.js';
 
 /** Where a magic link points: `{PUBLIC_URL}/magic-links/{token}`. */
@@ -106,10 +106,10 @@ export async function deliverEmail(
     await channel.mailer.send({ to, ...message });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    if (!context.isLastAttempt && deps.clock.now() < request.expiresAt) {
-      log.warn({ attempt: context.attempt, reason }, 'e-mail not sent; will retry');
-      throw new RetryLaterError(`e-mail not sent: ${reason}`);
-    }
+    // Any SMTP failure may pass; the mailer gives no time to wait.
+    retryBeforeExpiry(context, { now: deps.clock.now(), expiresAt: request.expiresAt }, { message: `e-mail not sent: ${reason}`, retryable: true }, () =>
+      log.warn({ attempt: context.attempt, reason }, 'e-mail not sent; will retry'),
+    );
     await deps.requests.addDelivery(requestId, { channel: 'email', result: 'failed', at: deps.clock.now(), errorCode: 'smtp_error' });
     log.error({ attempt: context.attempt, reason }, 'e-mail could not be sent');
     await deps.audit.record({ type: 'prompt.failed', at: deps.clock.now(), requestId, userId: request.userId, channel: 'email', actor: 'service', reason: 'smtp_error' });

@@ -1,7 +1,7 @@
 import type { DeliveryRecord } from '../domain/authentication-request.js';
 import { POLL_CHANNEL, promptState } from '../domain/prompt-deliveries.js';
 import { unreachableDescriptions } from '../domain/user.js';
-import { RetryLaterError, type JobContext } from '../ports/jobs.js';
+import { retryBeforeExpiry, type JobContext } from '../ports/jobs.js';
 import { closePrompt } from './close-prompt.js';
 import type { Dependencies } from './dependencies.js';
 import { denyRequest } from './deny-request.js';
@@ -84,9 +84,11 @@ export async function deliverPrompt(
   const deliveries = [...request.deliveries, ...records];
   const states = devices.map((device) => promptState(deliveries, device.deviceId));
   const retrying = states.filter((state) => state === 'retrying').length;
-  if (retrying > 0 && !context.isLastAttempt && deps.clock.now() < request.expiresAt) {
-    throw new RetryLaterError(`the prompt did not reach ${retrying} device(s) yet`);
-  }
+  retryBeforeExpiry(
+    context,
+    { now: deps.clock.now(), expiresAt: request.expiresAt },
+    { message: `the prompt did not reach ${retrying} device(s) yet`, retryable: retrying > 0 },
+  );
   if (!states.includes('reached')) {
     if (await emailReaches(deps, request)) {
       await deps.jobs.add([emailNowJob(requestId)]);

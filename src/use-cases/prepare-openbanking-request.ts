@@ -4,7 +4,7 @@ import { accountSelectionFor, consentProblem, type OpenBankingKind } from '../do
 import { buildOpenBankingConsentView, offeredAccounts } from '../domain/openbanking-view.js';
 import { AccountDirectoryError } from '../ports/accounts.js';
 import { AuthorizationServerError } from '../ports/authorization-server.js';
-import { RetryLaterError, type JobContext } from '../ports/jobs.js';
+import { retryBeforeExpiry, type JobContext, type JobFailure } from '../ports/jobs.js';
 import type { Dependencies } from './dependencies.js';
 import { denyRequest } from './deny-request.js';
 import { findOpenBankingConsent } from './openbanking-consent.js';
@@ -32,9 +32,8 @@ export async function prepareOpenBankingRequest(
     await denyRequest(deps, requestId, reason, description);
   };
   /** A failure that may pass is retried while the job and the request allow; then the request is denied. */
-  const retryOrDeny = async (failure: { message: string; retryable: boolean; retryAfterMs?: number }, reason: string, what: string): Promise<void> => {
-    const retryAt = deps.clock.now() + (failure.retryAfterMs ?? 0);
-    if (failure.retryable && !context.isLastAttempt && retryAt < request.expiresAt) throw new RetryLaterError(failure.message, failure.retryAfterMs);
+  const retryOrDeny = async (failure: JobFailure, reason: string, what: string): Promise<void> => {
+    retryBeforeExpiry(context, { now: deps.clock.now(), expiresAt: request.expiresAt }, failure);
     await deny(reason, `${what} (${failure.message})`);
   };
 
