@@ -13,7 +13,7 @@ const actorOf: Record<DecisionChannel, string> = { device: 'device', email: 'use
  * either — and audits it. Callers map a failed transition to their own errors.
  */
 export async function commitDecision(
-  deps: Pick<Dependencies, 'requests' | 'jobs' | 'audit'> & Parameters<typeof closePromptJobs>[0],
+  deps: Pick<Dependencies, 'requests' | 'jobs' | 'audit' | 'notifiers'>,
   requestId: string,
   decision: DecisionRecord,
   now: number,

@@ -21,11 +21,11 @@ const emailMayDecide = (request: AuthenticationRequest): boolean => request.open
  * fallback is on (the job sends only if still nobody decided), otherwise none.
  */
 export async function emailJobsFor(
-  deps: Partial<Pick<Dependencies, 'config' | 'users' | 'devices' | 'email' | 'clock'>>,
+  deps: Pick<Dependencies, 'config' | 'users' | 'devices' | 'email' | 'clock'>,
   request: AuthenticationRequest,
 ): Promise<JobRequest[]> {
   const { config, users, devices, email, clock } = deps;
-  if (email === undefined || config?.email === undefined || users === undefined || devices === undefined || request.userId === null) return [];
+  if (email === undefined || config.email === undefined || request.userId === null) return [];
   if (!emailMayDecide(request)) return [];
   const user = await users.get(request.userId);
   if (user === undefined || emailAliasOf(user) === undefined) return [];
@@ -34,7 +34,7 @@ export async function emailJobsFor(
   const fallbackSeconds = config.email.fallbackAfterSeconds;
   if (fallbackSeconds === undefined) return [];
   const delayMs = fallbackSeconds * 1000;
-  if ((clock?.now() ?? Date.now()) + delayMs >= request.expiresAt) return [];
+  if (clock.now() + delayMs >= request.expiresAt) return [];
   return [jobFor('deliver-email', { requestId: request.requestId }, delayMs)];
 }
 
@@ -43,10 +43,10 @@ export async function emailJobsFor(
  * decided by e-mail, and the user, enabled, has an e-mail alias. Used when no device can be reached, before giving up on the user.
  */
 export async function emailReaches(
-  deps: Pick<Dependencies, 'users'> & Partial<Pick<Dependencies, 'email' | 'config'>>,
+  deps: Pick<Dependencies, 'users' | 'email' | 'config'>,
   request: AuthenticationRequest,
 ): Promise<boolean> {
-  if (deps.email === undefined || deps.config?.email === undefined || request.userId === null || !emailMayDecide(request)) return false;
+  if (deps.email === undefined || deps.config.email === undefined || request.userId === null || !emailMayDecide(request)) return false;
   const user = await deps.users.get(request.userId);
   return user !== undefined && !user.disabled && emailAliasOf(user) !== undefined;
 }
@@ -69,7 +69,7 @@ const minutesLeft = (expiresAt: number, now: number): string => String(Math.max(
  * only its hash is kept, in the request.
  */
 export async function deliverEmail(
-  deps: Pick<Dependencies, 'requests' | 'users' | 'clock' | 'config' | 'logger' | 'audit'> & Partial<Pick<Dependencies, 'email'>>,
+  deps: Pick<Dependencies, 'requests' | 'users' | 'clock' | 'config' | 'logger' | 'audit' | 'email'>,
   requestId: string,
   context: JobContext,
 ): Promise<void> {

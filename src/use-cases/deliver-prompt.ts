@@ -22,8 +22,7 @@ const SINGLE_RUN: JobContext = { attempt: 1, isLastAttempt: true };
  * the request at once so the authorization server does not wait for the expiry.
  */
 export async function deliverPrompt(
-  deps: Pick<Dependencies, 'requests' | 'devices' | 'notifiers' | 'jobs' | 'clock' | 'logger' | 'users' | 'audit'> &
-    Partial<Pick<Dependencies, 'email' | 'config'>>,
+  deps: Pick<Dependencies, 'requests' | 'devices' | 'notifiers' | 'jobs' | 'clock' | 'logger' | 'users' | 'audit' | 'email' | 'config'>,
   requestId: string,
   context: JobContext = SINGLE_RUN,
 ): Promise<void> {

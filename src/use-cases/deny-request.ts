@@ -8,8 +8,7 @@ import type { Dependencies } from './dependencies.js';
  * Returns false when the request was no longer pending (someone decided first).
  */
 export async function denyRequest(
-  // `notifiers` is optional so callers written before closing messages existed still compile.
-  deps: Pick<Dependencies, 'requests' | 'jobs' | 'clock' | 'logger' | 'audit'> & Partial<Pick<Dependencies, 'notifiers'>>,
+  deps: Pick<Dependencies, 'requests' | 'jobs' | 'clock' | 'logger' | 'audit' | 'notifiers'>,
   requestId: string,
   reason: string,
   description: string,

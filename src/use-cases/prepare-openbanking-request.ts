@@ -10,8 +10,10 @@ import { denyRequest } from './deny-request.js';
 import { findOpenBankingConsent } from './openbanking-consent.js';
 import { publishView } from './publish-view.js';
 
-type PrepareDeps = Pick<Dependencies, 'requests' | 'jobs' | 'authorizationServer' | 'accountDirectory' | 'clock' | 'logger' | 'audit'> &
-  Partial<Pick<Dependencies, 'config' | 'users' | 'devices' | 'email'>>;
+type PrepareDeps = Pick<
+  Dependencies,
+  'requests' | 'jobs' | 'authorizationServer' | 'accountDirectory' | 'clock' | 'logger' | 'audit' | 'config' | 'users' | 'devices' | 'notifiers' | 'email'
+>;
 
 /**
  * Prepares an Open Banking request: finds its consent (guessed kind, then the other kind of the

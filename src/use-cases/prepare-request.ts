@@ -14,8 +14,10 @@ const RECORD_WAIT_ATTEMPTS = 3;
  * expiry, then prompt the user. A request the service already denied goes straight to completion.
  */
 export async function prepareRequest(
-  deps: Pick<Dependencies, 'requests' | 'jobs' | 'authorizationServer' | 'accountDirectory' | 'clock' | 'logger' | 'audit'> &
-    Partial<Pick<Dependencies, 'config' | 'users' | 'devices' | 'email'>>,
+  deps: Pick<
+    Dependencies,
+    'requests' | 'jobs' | 'authorizationServer' | 'accountDirectory' | 'clock' | 'logger' | 'audit' | 'config' | 'users' | 'devices' | 'notifiers' | 'email'
+  >,
   requestId: string,
   context: JobContext,
 ): Promise<void> {
