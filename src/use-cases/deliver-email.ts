@@ -1,4 +1,4 @@
-import type { AuthenticationRequest } from '../domain/authentication-request.js';
+import { isExpired, type AuthenticationRequest } from '../domain/authentication-request.js';
 import { newMagicLinkToken } from '../domain/magic-link.js';
 import { emailAliasOf } from '../domain/user.js';
 import { jobFor, retryBeforeExpiry, type JobContext, type JobRequest } from '../ports/jobs.js';
@@ -78,7 +78,7 @@ export async function deliverEmail(
   const request = await deps.requests.get(requestId);
   const now = deps.clock.now();
   if (request === undefined || request.status !== 'pending' || request.view === undefined || request.userId === null) return;
-  if (now >= request.expiresAt) return;
+  if (isExpired(request, now)) return;
   // One e-mail per request: a fallback job and an "unreachable" job may both exist.
   if (request.deliveries.some((delivery) => delivery.channel === 'email' && delivery.result === 'sent')) return;
   const log = deps.logger.child({ requestId });

@@ -1,4 +1,4 @@
-import type { DeliveryRecord } from '../domain/authentication-request.js';
+import { isExpired, type DeliveryRecord } from '../domain/authentication-request.js';
 import { POLL_CHANNEL, promptState } from '../domain/prompt-deliveries.js';
 import { unreachableDescriptions } from '../domain/user.js';
 import { retryBeforeExpiry, type JobContext } from '../ports/jobs.js';
@@ -24,11 +24,11 @@ const SINGLE_RUN: JobContext = { attempt: 1, isLastAttempt: true };
 export async function deliverPrompt(
   deps: Pick<Dependencies, 'requests' | 'devices' | 'notifiers' | 'jobs' | 'clock' | 'logger' | 'users' | 'audit' | 'email' | 'config'>,
   requestId: string,
-  context: JobContext = SINGLE_RUN,
+  context: JobContext,
 ): Promise<void> {
   const request = await deps.requests.get(requestId);
   if (request === undefined || request.status !== 'pending' || request.view === undefined || request.userId === null) return;
-  if (deps.clock.now() >= request.expiresAt) return;
+  if (isExpired(request, deps.clock.now())) return;
 
   const devices = (await deps.devices.listForUser(request.userId, request.partition)).filter((device) => device.status === 'active');
   if (devices.length === 0) {

@@ -1,11 +1,9 @@
-import type { AuthenticationRequest, ConsentView, DecisionAction, DecisionRecord } from '../domain/authentication-request.js';
+import type { AuthenticationRequest, DecisionAction, DecisionRecord } from '../domain/authentication-request.js';
 import { magicLinkMatches, parseMagicLinkToken } from '../domain/magic-link.js';
 import { bindingMismatchDecision, checkBindingChoice } from './binding-confirmation.js';
 import { commitDecision } from './commit-decision.js';
 import type { Dependencies } from './dependencies.js';
-import { effectiveStatus } from './view-requests.js';
-
-export type ReadyRequest = AuthenticationRequest & { view: ConsentView; consentHash: string };
+import { effectiveStatus, isReady, type ReadyRequest } from './view-requests.js';
 
 /** What a magic link leads to. Only `pending` lets the user decide. */
 export type MagicLinkState =
@@ -37,8 +35,7 @@ export async function openMagicLink(deps: Deps, token: string): Promise<MagicLin
   const status = effectiveStatus(request, deps.clock.now());
   if (status === 'expired') return { state: 'expired', request };
   if (status === 'pending') {
-    if (request.view === undefined || request.consentHash === undefined) return { state: 'invalid' };
-    return { state: 'pending', request: request as ReadyRequest };
+    return isReady(request) ? { state: 'pending', request } : { state: 'invalid' };
   }
   return { state: request.decision?.channel === 'email' ? 'used' : 'decided_elsewhere', request };
 }

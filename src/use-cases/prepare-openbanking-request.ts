@@ -39,6 +39,8 @@ export async function prepareOpenBankingRequest(
     await deny(reason, `${what} (${failure.message})`);
   };
 
+  // Never true here: a request of an unknown user is stored denied, and prepareRequest sends it to
+  // completion before this. The check narrows userId for the account lookup below.
   if (request.userId === null) return deny('unknown_user', 'the user is not known to the authentication service');
 
   let search;
