@@ -71,6 +71,29 @@ export class RetryLaterError extends Error {
   }
 }
 
+/** A failure a job may meet: `retryable` when it may pass, `retryAfterMs` when the other side said when. */
+export interface JobFailure {
+  message: string;
+  retryable: boolean;
+  retryAfterMs?: number;
+}
+
+/**
+ * Throws a RetryLaterError (after `onRetry`, e.g. a log line) when a failure is worth another run:
+ * it may pass, this run is not the job's last, and the retry (`retryAfterMs` from `now`) would come
+ * before the request expires. Otherwise returns, and the caller settles the request's fate.
+ */
+export function retryBeforeExpiry(
+  context: JobContext,
+  window: { now: number; expiresAt: number },
+  failure: JobFailure,
+  onRetry?: () => void,
+): void {
+  if (!failure.retryable || context.isLastAttempt || window.now + (failure.retryAfterMs ?? 0) >= window.expiresAt) return;
+  onRetry?.();
+  throw new RetryLaterError(failure.message, failure.retryAfterMs);
+}
+
 // BullMQ forbids ":" in custom job ids.
 export const jobId = (name: JobName, requestId: string): string => `${name}.${requestId}`;
 

@@ -8,8 +8,8 @@ import type { Dependencies } from './dependencies.js';
  * (a device's decision, the service's denial, the expiry). Nothing is queued when no notifier is
  * configured: devices that poll see the request gone on their own.
  */
-export function closePromptJobs(deps: Partial<Pick<Dependencies, 'notifiers'>>, requestId: string): JobRequest[] {
-  return (deps.notifiers?.length ?? 0) > 0 ? [jobFor('close-prompt', { requestId })] : [];
+export function closePromptJobs(deps: Pick<Dependencies, 'notifiers'>, requestId: string): JobRequest[] {
+  return deps.notifiers.length > 0 ? [jobFor('close-prompt', { requestId })] : [];
 }
 
 /**

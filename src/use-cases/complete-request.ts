@@ -2,7 +2,7 @@ import type { AuthenticationRequest } from '../domain/authentication-request.js'
 import { openBankingKindOf } from '../domain/openbanking.js';
 import { unreachableDescriptions, type UnreachableReason } from '../domain/user.js';
 import { AuthorizationServerError, type Rejection } from '../ports/authorization-server.js';
-import { RetryLaterError, type JobContext } from '../ports/jobs.js';
+import { retryBeforeExpiry, type JobContext } from '../ports/jobs.js';
 import type { Dependencies } from './dependencies.js';
 import { reportOpenBankingOutcome } from './openbanking-consent.js';
 
@@ -68,12 +68,10 @@ export async function completeRequest(
       log.warn({ result: wanted, attempt: context.attempt, reason: error.message }, 'the authorization server already had this outcome (an earlier attempt got through); request completed');
       return;
     }
-    const nextTryAt = now + (error.retryAfterMs ?? 0);
-    if (error.retryable && !context.isLastAttempt && nextTryAt < request.expiresAt) {
+    retryBeforeExpiry(context, { now, expiresAt: request.expiresAt }, error, () => {
       log.warn({ attempt: context.attempt, reason: error.message }, 'authorization server not reached; will retry');
       deps.metrics.completionAttempts.inc({ result: 'retry' });
-      throw new RetryLaterError(error.message, error.retryAfterMs);
-    }
+    });
     await deps.requests.complete(requestId, { result: 'failed', attempts: context.attempt, completedAt: now, error: error.message });
     log.error({ attempt: context.attempt, reason: error.message }, 'the outcome could not be reported; request failed');
     await deps.audit.record({ type: 'completion.failed', at: now, requestId, actor: 'service', reason: error.message, ...userOf(request) });

@@ -9,7 +9,7 @@ import type { DecisionClaims } from '../protocol/decision-token.js';
 import type { Dependencies } from './dependencies.js';
 import { denyRequest } from './deny-request.js';
 
-type ConfirmDeps = Pick<Dependencies, 'requests' | 'jobs' | 'authorizationServer' | 'accountDirectory' | 'clock' | 'logger' | 'audit'>;
+type ConfirmDeps = Pick<Dependencies, 'requests' | 'jobs' | 'authorizationServer' | 'accountDirectory' | 'clock' | 'logger' | 'audit' | 'notifiers'>;
 
 export type OpenBankingDecisionFields = Pick<DecisionRecord, 'accountIds' | 'debtorAccount'>;
 

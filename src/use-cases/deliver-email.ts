@@ -1,7 +1,7 @@
-import type { AuthenticationRequest } from '../domain/authentication-request.js';
+import { isExpired, type AuthenticationRequest } from '../domain/authentication-request.js';
 import { newMagicLinkToken } from '../domain/magic-link.js';
 import { emailAliasOf } from '../domain/user.js';
-import { jobFor, RetryLaterError, type JobContext, type JobRequest } from '../ports/jobs.js';
+import { jobFor, retryBeforeExpiry, type JobContext, type JobRequest } from '../ports/jobs.js';
 import type { Dependencies } from './dependencies.js';
 
 /** Where a magic link points: `{PUBLIC_URL}/magic-links/{token}`. */
@@ -21,11 +21,11 @@ const emailMayDecide = (request: AuthenticationRequest): boolean => request.open
  * fallback is on (the job sends only if still nobody decided), otherwise none.
  */
 export async function emailJobsFor(
-  deps: Partial<Pick<Dependencies, 'config' | 'users' | 'devices' | 'email' | 'clock'>>,
+  deps: Pick<Dependencies, 'config' | 'users' | 'devices' | 'email' | 'clock'>,
   request: AuthenticationRequest,
 ): Promise<JobRequest[]> {
   const { config, users, devices, email, clock } = deps;
-  if (email === undefined || config?.email === undefined || users === undefined || devices === undefined || request.userId === null) return [];
+  if (email === undefined || config.email === undefined || request.userId === null) return [];
   if (!emailMayDecide(request)) return [];
   const user = await users.get(request.userId);
   if (user === undefined || emailAliasOf(user) === undefined) return [];
@@ -34,7 +34,7 @@ export async function emailJobsFor(
   const fallbackSeconds = config.email.fallbackAfterSeconds;
   if (fallbackSeconds === undefined) return [];
   const delayMs = fallbackSeconds * 1000;
-  if ((clock?.now() ?? Date.now()) + delayMs >= request.expiresAt) return [];
+  if (clock.now() + delayMs >= request.expiresAt) return [];
   return [jobFor('deliver-email', { requestId: request.requestId }, delayMs)];
 }
 
@@ -43,10 +43,10 @@ export async function emailJobsFor(
  * decided by e-mail, and the user, enabled, has an e-mail alias. Used when no device can be reached, before giving up on the user.
  */
 export async function emailReaches(
-  deps: Pick<Dependencies, 'users'> & Partial<Pick<Dependencies, 'email' | 'config'>>,
+  deps: Pick<Dependencies, 'users' | 'email' | 'config'>,
   request: AuthenticationRequest,
 ): Promise<boolean> {
-  if (deps.email === undefined || deps.config?.email === undefined || request.userId === null || !emailMayDecide(request)) return false;
+  if (deps.email === undefined || deps.config.email === undefined || request.userId === null || !emailMayDecide(request)) return false;
   const user = await deps.users.get(request.userId);
   return user !== undefined && !user.disabled && emailAliasOf(user) !== undefined;
 }
@@ -69,7 +69,7 @@ const minutesLeft = (expiresAt: number, now: number): string => String(Math.max(
  * only its hash is kept, in the request.
  */
 export async function deliverEmail(
-  deps: Pick<Dependencies, 'requests' | 'users' | 'clock' | 'config' | 'logger' | 'audit'> & Partial<Pick<Dependencies, 'email'>>,
+  deps: Pick<Dependencies, 'requests' | 'users' | 'clock' | 'config' | 'logger' | 'audit' | 'email'>,
   requestId: string,
   context: JobContext,
 ): Promise<void> {
@@ -78,7 +78,7 @@ export async function deliverEmail(
   const request = await deps.requests.get(requestId);
   const now = deps.clock.now();
   if (request === undefined || request.status !== 'pending' || request.view === undefined || request.userId === null) return;
-  if (now >= request.expiresAt) return;
+  if (isExpired(request, now)) return;
   // One e-mail per request: a fallback job and an "unreachable" job may both exist.
   if (request.deliveries.some((delivery) => delivery.channel === 'email' && delivery.result === 'sent')) return;
   const log = deps.logger.child({ requestId });
@@ -106,10 +106,10 @@ export async function deliverEmail(
     await channel.mailer.send({ to, ...message });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    if (!context.isLastAttempt && deps.clock.now() < request.expiresAt) {
-      log.warn({ attempt: context.attempt, reason }, 'e-mail not sent; will retry');
-      throw new RetryLaterError(`e-mail not sent: ${reason}`);
-    }
+    // Any SMTP failure may pass; the mailer gives no time to wait.
+    retryBeforeExpiry(context, { now: deps.clock.now(), expiresAt: request.expiresAt }, { message: `e-mail not sent: ${reason}`, retryable: true }, () =>
+      log.warn({ attempt: context.attempt, reason }, 'e-mail not sent; will retry'),
+    );
     await deps.requests.addDelivery(requestId, { channel: 'email', result: 'failed', at: deps.clock.now(), errorCode: 'smtp_error' });
     log.error({ attempt: context.attempt, reason }, 'e-mail could not be sent');
     await deps.audit.record({ type: 'prompt.failed', at: deps.clock.now(), requestId, userId: request.userId, channel: 'email', actor: 'service', reason: 'smtp_error' });

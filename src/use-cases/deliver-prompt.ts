@@ -1,7 +1,7 @@
-import type { DeliveryRecord } from '../domain/authentication-request.js';
+import { isExpired, type DeliveryRecord } from '../domain/authentication-request.js';
 import { POLL_CHANNEL, promptState } from '../domain/prompt-deliveries.js';
 import { unreachableDescriptions } from '../domain/user.js';
-import { RetryLaterError, type JobContext } from '../ports/jobs.js';
+import { retryBeforeExpiry, type JobContext } from '../ports/jobs.js';
 import { closePrompt } from './close-prompt.js';
 import type { Dependencies } from './dependencies.js';
 import { denyRequest } from './deny-request.js';
@@ -22,14 +22,13 @@ const SINGLE_RUN: JobContext = { attempt: 1, isLastAttempt: true };
  * the request at once so the authorization server does not wait for the expiry.
  */
 export async function deliverPrompt(
-  deps: Pick<Dependencies, 'requests' | 'devices' | 'notifiers' | 'jobs' | 'clock' | 'logger' | 'users' | 'audit'> &
-    Partial<Pick<Dependencies, 'email' | 'config'>>,
+  deps: Pick<Dependencies, 'requests' | 'devices' | 'notifiers' | 'jobs' | 'clock' | 'logger' | 'users' | 'audit' | 'email' | 'config'>,
   requestId: string,
-  context: JobContext = SINGLE_RUN,
+  context: JobContext,
 ): Promise<void> {
   const request = await deps.requests.get(requestId);
   if (request === undefined || request.status !== 'pending' || request.view === undefined || request.userId === null) return;
-  if (deps.clock.now() >= request.expiresAt) return;
+  if (isExpired(request, deps.clock.now())) return;
 
   const devices = (await deps.devices.listForUser(request.userId, request.partition)).filter((device) => device.status === 'active');
   if (devices.length === 0) {
@@ -84,9 +83,11 @@ export async function deliverPrompt(
   const deliveries = [...request.deliveries, ...records];
   const states = devices.map((device) => promptState(deliveries, device.deviceId));
   const retrying = states.filter((state) => state === 'retrying').length;
-  if (retrying > 0 && !context.isLastAttempt && deps.clock.now() < request.expiresAt) {
-    throw new RetryLaterError(`the prompt did not reach ${retrying} device(s) yet`);
-  }
+  retryBeforeExpiry(
+    context,
+    { now: deps.clock.now(), expiresAt: request.expiresAt },
+    { message: `the prompt did not reach ${retrying} device(s) yet`, retryable: retrying > 0 },
+  );
   if (!states.includes('reached')) {
     if (await emailReaches(deps, request)) {
       await deps.jobs.add([emailNowJob(requestId)]);

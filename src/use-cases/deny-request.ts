@@ -1,5 +1,4 @@
-import { jobFor } from '../ports/jobs.js';
-import { closePromptJobs } from './close-prompt.js';
+import { commitDecision } from './commit-decision.js';
 import type { Dependencies } from './dependencies.js';
 
 /**
@@ -9,14 +8,13 @@ import type { Dependencies } from './dependencies.js';
  * Returns false when the request was no longer pending (someone decided first).
  */
 export async function denyRequest(
-  // `notifiers` is optional so callers written before closing messages existed still compile.
-  deps: Pick<Dependencies, 'requests' | 'jobs' | 'clock' | 'logger' | 'audit'> & Partial<Pick<Dependencies, 'notifiers'>>,
+  deps: Pick<Dependencies, 'requests' | 'jobs' | 'clock' | 'logger' | 'audit' | 'notifiers'>,
   requestId: string,
   reason: string,
   description: string,
 ): Promise<boolean> {
   const now = deps.clock.now();
-  const result = await deps.requests.decide(requestId, {
+  const result = await commitDecision(deps, requestId, {
     action: 'deny',
     channel: 'system',
     decidedAt: now,
@@ -25,16 +23,5 @@ export async function denyRequest(
     error: 'access_denied',
   }, now);
   if (!result.ok) return false;
-  await deps.jobs.add([jobFor('complete-request', { requestId }), ...closePromptJobs(deps, requestId)]);
-  await deps.audit.record({
-    type: 'decision.recorded',
-    at: now,
-    requestId,
-    actor: 'service',
-    channel: 'system',
-    outcome: 'deny',
-    reason,
-    ...(result.request.userId !== null ? { userId: result.request.userId } : {}),
-  });
   return true;
 }

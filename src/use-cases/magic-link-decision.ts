@@ -1,12 +1,9 @@
-import type { AuthenticationRequest, ConsentView, DecisionAction, DecisionRecord } from '../domain/authentication-request.js';
+import type { AuthenticationRequest, DecisionAction, DecisionRecord } from '../domain/authentication-request.js';
 import { magicLinkMatches, parseMagicLinkToken } from '../domain/magic-link.js';
-import { jobFor } from '../ports/jobs.js';
 import { bindingMismatchDecision, checkBindingChoice } from './binding-confirmation.js';
-import { closePromptJobs } from './close-prompt.js';
+import { commitDecision } from './commit-decision.js';
 import type { Dependencies } from './dependencies.js';
-import { effectiveStatus } from './view-requests.js';
-
-export type ReadyRequest = AuthenticationRequest & { view: ConsentView; consentHash: string };
+import { effectiveStatus, isReady, type ReadyRequest } from './view-requests.js';
 
 /** What a magic link leads to. Only `pending` lets the user decide. */
 export type MagicLinkState =
@@ -38,8 +35,7 @@ export async function openMagicLink(deps: Deps, token: string): Promise<MagicLin
   const status = effectiveStatus(request, deps.clock.now());
   if (status === 'expired') return { state: 'expired', request };
   if (status === 'pending') {
-    if (request.view === undefined || request.consentHash === undefined) return { state: 'invalid' };
-    return { state: 'pending', request: request as ReadyRequest };
+    return isReady(request) ? { state: 'pending', request } : { state: 'invalid' };
   }
   return { state: request.decision?.channel === 'email' ? 'used' : 'decided_elsewhere', request };
 }
@@ -69,23 +65,11 @@ export async function decideByMagicLink(
     ...(binding.outcome === 'confirmed' ? { bindingChoice: binding.choice } : {}),
   };
   const decision = binding.outcome === 'mismatch' ? bindingMismatchDecision(chosen, binding.choice) : chosen;
-  const result = await deps.requests.decide(request.requestId, decision, now, input.consentHash);
+  const result = await commitDecision(deps, request.requestId, decision, now, input.consentHash);
   if (!result.ok) {
     if (result.reason === 'view_changed' || result.reason === 'not_ready') return { state: 'view_changed', request };
     const after = await openMagicLink(deps, token);
     return after.state === 'pending' ? { state: 'view_changed', request } : after;
   }
-  // Devices that were prompted too drop the request (closing messages), as after a device's decision.
-  await deps.jobs.add([jobFor('complete-request', { requestId: request.requestId }), ...closePromptJobs(deps, request.requestId)]);
-  await deps.audit.record({
-    type: 'decision.recorded',
-    at: now,
-    requestId: request.requestId,
-    actor: 'user',
-    channel: 'email',
-    outcome: decision.action,
-    ...(request.userId !== null ? { userId: request.userId } : {}),
-    ...(decision.reason !== undefined ? { reason: decision.reason } : {}),
-  });
   return { state: 'recorded', action: decision.action, bindingMismatch: binding.outcome === 'mismatch', request };
 }

@@ -4,14 +4,16 @@ import { accountSelectionFor, consentProblem, type OpenBankingKind } from '../do
 import { buildOpenBankingConsentView, offeredAccounts } from '../domain/openbanking-view.js';
 import { AccountDirectoryError } from '../ports/accounts.js';
 import { AuthorizationServerError } from '../ports/authorization-server.js';
-import { RetryLaterError, type JobContext } from '../ports/jobs.js';
+import { retryBeforeExpiry, type JobContext, type JobFailure } from '../ports/jobs.js';
 import type { Dependencies } from './dependencies.js';
 import { denyRequest } from './deny-request.js';
 import { findOpenBankingConsent } from './openbanking-consent.js';
 import { publishView } from './publish-view.js';
 
-type PrepareDeps = Pick<Dependencies, 'requests' | 'jobs' | 'authorizationServer' | 'accountDirectory' | 'clock' | 'logger' | 'audit'> &
-  Partial<Pick<Dependencies, 'config' | 'users' | 'devices' | 'email'>>;
+type PrepareDeps = Pick<
+  Dependencies,
+  'requests' | 'jobs' | 'authorizationServer' | 'accountDirectory' | 'clock' | 'logger' | 'audit' | 'config' | 'users' | 'devices' | 'notifiers' | 'email'
+>;
 
 /**
  * Prepares an Open Banking request: finds its consent (guessed kind, then the other kind of the
@@ -32,12 +34,13 @@ export async function prepareOpenBankingRequest(
     await denyRequest(deps, requestId, reason, description);
   };
   /** A failure that may pass is retried while the job and the request allow; then the request is denied. */
-  const retryOrDeny = async (failure: { message: string; retryable: boolean; retryAfterMs?: number }, reason: string, what: string): Promise<void> => {
-    const retryAt = deps.clock.now() + (failure.retryAfterMs ?? 0);
-    if (failure.retryable && !context.isLastAttempt && retryAt < request.expiresAt) throw new RetryLaterError(failure.message, failure.retryAfterMs);
+  const retryOrDeny = async (failure: JobFailure, reason: string, what: string): Promise<void> => {
+    retryBeforeExpiry(context, { now: deps.clock.now(), expiresAt: request.expiresAt }, failure);
     await deny(reason, `${what} (${failure.message})`);
   };
 
+  // Never true here: a request of an unknown user is stored denied, and prepareRequest sends it to
+  // completion before this. The check narrows userId for the account lookup below.
   if (request.userId === null) return deny('unknown_user', 'the user is not known to the authentication service');
 
   let search;

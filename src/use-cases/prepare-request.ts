@@ -1,6 +1,6 @@
 import { buildConsentView, type ConsentDetails } from '../domain/consent-view.js';
 import { AuthorizationServerError } from '../ports/authorization-server.js';
-import { jobFor, RetryLaterError, type JobContext } from '../ports/jobs.js';
+import { jobFor, retryBeforeExpiry, RetryLaterError, type JobContext } from '../ports/jobs.js';
 import type { Dependencies } from './dependencies.js';
 import { prepareOpenBankingRequest } from './prepare-openbanking-request.js';
 import { publishView } from './publish-view.js';
@@ -14,8 +14,10 @@ const RECORD_WAIT_ATTEMPTS = 3;
  * expiry, then prompt the user. A request the service already denied goes straight to completion.
  */
 export async function prepareRequest(
-  deps: Pick<Dependencies, 'requests' | 'jobs' | 'authorizationServer' | 'accountDirectory' | 'clock' | 'logger' | 'audit'> &
-    Partial<Pick<Dependencies, 'config' | 'users' | 'devices' | 'email'>>,
+  deps: Pick<
+    Dependencies,
+    'requests' | 'jobs' | 'authorizationServer' | 'accountDirectory' | 'clock' | 'logger' | 'audit' | 'config' | 'users' | 'devices' | 'notifiers' | 'email'
+  >,
   requestId: string,
   context: JobContext,
 ): Promise<void> {
@@ -46,10 +48,7 @@ export async function prepareRequest(
     details = await deps.authorizationServer.fetchConsentDetails(request);
   } catch (error) {
     if (!(error instanceof AuthorizationServerError)) throw error;
-    const retryAt = now + (error.retryAfterMs ?? 0);
-    if (error.retryable && !context.isLastAttempt && retryAt < request.expiresAt) {
-      throw new RetryLaterError(error.message, error.retryAfterMs);
-    }
+    retryBeforeExpiry(context, { now, expiresAt: request.expiresAt }, error);
     log.warn({ reason: error.message }, 'consent details unavailable; the device shows the scopes from the start call');
   }
 

@@ -11,11 +11,11 @@ import { emailJobsFor } from './deliver-email.js';
  * on their devices and, where it applies, by e-mail. False when the request was no longer pending.
  */
 export async function publishView(
-  deps: Pick<Dependencies, 'requests' | 'jobs'> & Partial<Pick<Dependencies, 'config' | 'users' | 'devices' | 'email' | 'clock'>>,
+  deps: Pick<Dependencies, 'requests' | 'jobs' | 'config' | 'users' | 'devices' | 'email' | 'clock'>,
   request: AuthenticationRequest,
   view: ConsentView,
 ): Promise<boolean> {
-  const shown = withBindingChoices(view, deps.config?.bindingConfirmation ?? 'off');
+  const shown = withBindingChoices(view, deps.config.bindingConfirmation);
   const stored = await deps.requests.setView(request.requestId, shown, consentHash(shown));
   if (!stored.ok) return false;
   const emailJobs = await emailJobsFor(deps, stored.request);

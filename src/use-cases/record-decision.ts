@@ -2,10 +2,9 @@ import type { DecisionRecord, RequestStatus } from '../domain/authentication-req
 import type { Device } from '../domain/device.js';
 import { AppError } from '../domain/errors.js';
 import { verifyDecisionToken } from '../protocol/decision-token.js';
-import { jobFor } from '../ports/jobs.js';
 import type { TransitionResult } from '../ports/requests.js';
 import { confirmOpenBankingDecision } from './confirm-openbanking-decision.js';
-import { closePromptJobs } from './close-prompt.js';
+import { commitDecision } from './commit-decision.js';
 import type { Dependencies } from './dependencies.js';
 import { bindingMismatchDecision, checkBindingChoice } from './binding-confirmation.js';
 import { effectiveStatus } from './view-requests.js';
@@ -69,22 +68,8 @@ export async function recordDecision(
   };
   // A wrong pick is the user's signed answer too, but it denies the request.
   const decision = binding.outcome === 'mismatch' ? bindingMismatchDecision(signed, binding.choice) : signed;
-  const result = await deps.requests.decide(requestId, decision, now, claims.consent_hash);
+  const result = await commitDecision(deps, requestId, decision, now, claims.consent_hash);
   if (!result.ok) throw transitionError(result);
-
-  // The other devices' prompts are closed by a job, so this answer does not wait for the push service.
-  await deps.jobs.add([jobFor('complete-request', { requestId }), ...closePromptJobs(deps, requestId)]);
-  await deps.audit.record({
-    type: 'decision.recorded',
-    at: now,
-    requestId,
-    userId: device.userId,
-    deviceId: device.deviceId,
-    actor: 'device',
-    channel: 'device',
-    outcome: decision.action,
-    ...(decision.reason !== undefined ? { reason: decision.reason } : {}),
-  });
   return { requestId, status: decision.action === 'approve' ? 'approved' : 'denied' };
 }
 

@@ -1,4 +1,4 @@
-import type { AuthenticationRequest, ConsentView, RequestStatus } from '../domain/authentication-request.js';
+import { isExpired, type AuthenticationRequest, type ConsentView, type RequestStatus } from '../domain/authentication-request.js';
 import type { Device } from '../domain/device.js';
 import { AppError } from '../domain/errors.js';
 import { partitionOf } from '../domain/identifiers.js';
@@ -6,12 +6,15 @@ import type { Dependencies } from './dependencies.js';
 
 export type DeviceRequestView = ConsentView & { consent_hash: string };
 
-const deviceView = (request: AuthenticationRequest & { view: ConsentView; consentHash: string }): DeviceRequestView => ({
+/** A request whose view is fixed: devices may list it and the user may decide it. */
+export type ReadyRequest = AuthenticationRequest & { view: ConsentView; consentHash: string };
+
+const deviceView = (request: ReadyRequest): DeviceRequestView => ({
   ...request.view,
   consent_hash: request.consentHash,
 });
 
-const isReady = (request: AuthenticationRequest): request is AuthenticationRequest & { view: ConsentView; consentHash: string } =>
+export const isReady = (request: AuthenticationRequest): request is ReadyRequest =>
   request.view !== undefined && request.consentHash !== undefined;
 
 /** Pending requests of the device's user whose view is final. */
@@ -34,9 +37,9 @@ export async function getRequestForDevice(
   return deviceView(request);
 }
 
-/** A pending request past its expiry is expired even before the expiry job has run. */
+/** A pending request past its expiry is expired even before the periodic sweep has closed it. */
 export function effectiveStatus(request: AuthenticationRequest, now: number): RequestStatus {
-  return request.status === 'pending' && now >= request.expiresAt ? 'expired' : request.status;
+  return request.status === 'pending' && isExpired(request, now) ? 'expired' : request.status;
 }
 
 export async function getRequestForAdmin(deps: Pick<Dependencies, 'requests'>, requestId: string): Promise<AuthenticationRequest> {
