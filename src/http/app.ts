@@ -82,7 +82,9 @@ export function createApp(deps: HttpDependencies): Express {
   });
 
   // HTML pages for people (web authenticator, magic links): before the JSON parser and the validator.
-  app.use(webRoutes(deps));
+  const web = webRoutes(deps);
+  if (web.authenticator !== undefined) app.use('/authenticator', web.authenticator);
+  app.use('/magic-links', web.magicLinks);
 
   const { limiters } = deps;
   const authenticateAuthorizationServer = authorizationServerAuth(config.authorizationServer.credentials);
