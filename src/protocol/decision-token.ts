@@ -2,6 +2,7 @@ import { errors, importJWK, jwtVerify } from 'jose';
 import type { DecisionAction } from '../domain/authentication-request.js';
 import type { Device } from '../domain/device.js';
 import { AppError } from '../domain/errors.js';
+import { dpopChallenge } from './dpop.js';
 
 export const DECISION_TYPE = 'ciba-decision+jwt';
 
@@ -21,7 +22,7 @@ export interface DecisionClaims {
 const malformed = (description: string): AppError => new AppError(400, 'invalid_decision', description);
 // A 401 must carry a challenge (RFC 9110 §15.5.2); the decision is refused, not the DPoP credentials.
 const unverifiable = (description: string): AppError =>
-  new AppError(401, 'invalid_signature', description, { 'www-authenticate': 'DPoP algs="ES256 EdDSA"' });
+  new AppError(401, 'invalid_signature', description, { 'www-authenticate': dpopChallenge() });
 
 /**
  * Verifies a decision JWS from a device: signed by that device's enrolled key with its algorithm only
