@@ -82,6 +82,7 @@ export function webRoutes(deps: Dependencies): WebRouters {
   const send = (res: Response, status: number, html: string): void => {
     res.status(status).type('text/html; charset=utf-8').send(html);
   };
+  const invalidLinkPage = messagePage('This link is not valid', 'The link is unknown or incomplete. Open it again from the e-mail, whole.', styles, 'error');
   const cookiePath = (token: string): string => `${basePath}/magic-links/${encodeURIComponent(token)}`;
 
   /** Pages for every state in which nothing can be decided any more. */
@@ -97,7 +98,7 @@ export function webRoutes(deps: Dependencies): WebRouters {
         send(res, 410, messagePage('This link has expired', 'The request expired before it was answered. If you still want to continue, start again from the application.', styles));
         return;
       default:
-        send(res, 404, messagePage('This link is not valid', 'The link is unknown or incomplete. Open it again from the e-mail, whole.', styles, 'error'));
+        send(res, 404, invalidLinkPage);
     }
   };
 
@@ -185,7 +186,7 @@ ${bindingChoicesHtml(view)}
 
   // Anything else under /magic-links (no token, more segments, another method) is a page too.
   magicLinks.all(['/', '/{*rest}'], pageSecurity, noStore, (_req, res) => {
-    send(res, 404, messagePage('This link is not valid', 'The link is unknown or incomplete. Open it again from the e-mail, whole.', styles, 'error'));
+    send(res, 404, invalidLinkPage);
   });
 
   // Whatever else fails under /magic-links (a link with broken %-escapes, a body that cannot be read)
@@ -197,7 +198,7 @@ ${bindingChoicesHtml(view)}
     }
     const status = typeof (error as { status?: unknown }).status === 'number' ? (error as { status: number }).status : 500;
     if (status >= 500) deps.logger.error({ err: error }, 'magic-link page failed');
-    send(res, status >= 500 ? 500 : 404, messagePage('This link is not valid', 'The link is unknown or incomplete. Open it again from the e-mail, whole.', styles, 'error'));
+    send(res, status >= 500 ? 500 : 404, invalidLinkPage);
   }) as ErrorRequestHandler);
 
   return { ...(authenticator !== undefined ? { authenticator } : {}), magicLinks };
@@ -206,8 +207,8 @@ ${bindingChoicesHtml(view)}
 /** A browser's form post names its origin; a post from another site (CSRF) is refused. */
 function sameOrigin(req: Request, origin: string): boolean {
   const presented = req.headers.origin;
-  if (presented !== undefined && presented !== 'null' && presented !== origin) return false;
-  if (presented === 'null') return false;
+  // `Origin: null` (a sandboxed frame, a redirect across sites) is refused like any other site.
+  if (presented === 'null' || (presented !== undefined && presented !== origin)) return false;
   const site = req.headers['sec-fetch-site'];
   return site === undefined || site === 'same-origin';
 }
