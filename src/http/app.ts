@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { pinoHttp } from 'pino-http';
 import { openApiDocumentPath } from '../support/project-files.js';
 import type { Dependencies } from '../use-cases/dependencies.js';
-import { errorHandler, notFoundHandler, sendError } from './error-handler.js';
+import { errorHandler, methodNotAllowed, notFoundHandler, sendError } from './error-handler.js';
 import { adminAuth } from './middleware/admin-auth.js';
 import { authorizationServerAuth } from './middleware/authorization-server-auth.js';
 import { currentDevice, deviceAuth } from './middleware/device-auth.js';
@@ -69,7 +69,7 @@ export function createApp(deps: HttpDependencies): Express {
   // No route is documented for OPTIONS (no CORS: the web authenticator is same-origin); without this
   // Express would answer it itself with a text/plain list of methods.
   app.use((req, res, next) => {
-    if (req.method === 'OPTIONS') sendError(res, 405, 'method_not_allowed', `OPTIONS is not allowed on ${req.path}`);
+    if (req.method === 'OPTIONS') sendError(res, 405, 'method_not_allowed', methodNotAllowed(req.method, req.path));
     else next();
   });
 
@@ -82,7 +82,9 @@ export function createApp(deps: HttpDependencies): Express {
   });
 
   // HTML pages for people (web authenticator, magic links): before the JSON parser and the validator.
-  app.use(webRoutes(deps));
+  const web = webRoutes(deps);
+  if (web.authenticator !== undefined) app.use('/authenticator', web.authenticator);
+  app.use('/magic-links', web.magicLinks);
 
   const { limiters } = deps;
   const authenticateAuthorizationServer = authorizationServerAuth(config.authorizationServer.credentials);

@@ -1,5 +1,6 @@
 import { STATUS_CODES, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { errorBody } from './error-handler.js';
 
 /** What Node's HTTP parser refused, as the API's JSON error instead of Node's bodiless default. */
 function describe(code: string | undefined): { status: number; error: string; description: string } {
@@ -25,7 +26,7 @@ export function answerClientErrors(server: Server): void {
       return;
     }
     const { status, error: code, description } = describe(error.code);
-    const body = JSON.stringify({ error: code, error_description: description });
+    const body = JSON.stringify(errorBody(code, description));
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Bad Request'}\r\ncontent-type: application/json; charset=utf-8\r\n` +
         `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,

@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { AppError, BackendUnavailableError } from '../domain/errors.js';
 
@@ -17,9 +17,23 @@ const bodyParserType = (error: unknown): string | undefined =>
     ? (error as { type: string }).type
     : undefined;
 
+export interface ErrorBody {
+  error: string;
+  error_description: string;
+}
+
+/** The one shape of every error the service answers. */
+export const errorBody = (error: string, description: string): ErrorBody => ({ error, error_description: description });
+
+/** The description of a 404 for a path (or method on it) the API does not have. */
+export const noRoute = (req: Pick<Request, 'method' | 'path'>): string => `no route ${req.method} ${req.path}`;
+
+/** The description of a 405 for a method the path does not answer. */
+export const methodNotAllowed = (method: string, path: string): string => `${method} is not allowed on ${path}`;
+
 export function sendError(res: Response, status: number, error: string, description: string, headers: Record<string, string> = {}): void {
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-  res.status(status).type('application/json').json({ error, error_description: description });
+  res.status(status).type('application/json').json(errorBody(error, description));
 }
 
 /**
@@ -31,7 +45,7 @@ function sendErrorBypassingHooks(res: Response, status: number, error: string, d
     res.end();
     return;
   }
-  const body = JSON.stringify({ error, error_description: description });
+  const body = JSON.stringify(errorBody(error, description));
   res.statusCode = status;
   res.setHeader('content-type', 'application/json; charset=utf-8');
   res.setHeader('content-length', Buffer.byteLength(body));
@@ -115,9 +129,9 @@ function answerError(logger: Logger, isUnavailable: (error: unknown) => boolean)
         error.status === 415
           ? 'the body must be application/json'
           : error.status === 404
-            ? `no route ${req.method} ${req.path}`
+            ? noRoute(req)
             : error.status === 405
-              ? `${req.method} is not allowed on ${req.path}`
+              ? methodNotAllowed(req.method, req.path)
               : describeValidation(error);
       sendError(res, error.status, code, description);
       return;
@@ -143,5 +157,5 @@ function answerError(logger: Logger, isUnavailable: (error: unknown) => boolean)
 }
 
 export const notFoundHandler: RequestHandler = (req, res) => {
-  sendError(res, 404, 'not_found', `no route ${req.method} ${req.path}`);
+  sendError(res, 404, 'not_found', noRoute(req));
 };

@@ -118,7 +118,7 @@ export function presentAuditPage(page: AuditPage): ApiSchemas['AuditPage'] {
     events: page.events.map((event) => ({
       id: event.id,
       type: event.type,
-      at: new Date(event.at).toISOString(),
+      at: iso(event.at),
       ...(event.requestId !== undefined ? { request_id: event.requestId } : {}),
       ...(event.userId !== undefined ? { user_id: event.userId } : {}),
       ...(event.clientId !== undefined ? { client_id: event.clientId } : {}),

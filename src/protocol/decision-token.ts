@@ -1,7 +1,9 @@
 import { errors, importJWK, jwtVerify } from 'jose';
+import { z } from 'zod';
 import type { DecisionAction } from '../domain/authentication-request.js';
 import type { Device } from '../domain/device.js';
 import { AppError } from '../domain/errors.js';
+import { dpopChallenge } from './dpop.js';
 
 export const DECISION_TYPE = 'ciba-decision+jwt';
 
@@ -19,9 +21,25 @@ export interface DecisionClaims {
 }
 
 const malformed = (description: string): AppError => new AppError(400, 'invalid_decision', description);
+
+const must = (message: string): { error: string } => ({ error: message });
+const required = must('is required');
+const scopes = must('must be an array of strings');
+const choice = must('must be a string of at most 1024 characters');
+const accounts = must('must be an array of account ids');
+
+/** The decision's own claims (request_id and iat are checked against the call, apart). */
+const decisionClaims = z.object({
+  action: z.enum(['approve', 'deny'], must('must be approve or deny')),
+  consent_hash: z.string(required).min(1, required),
+  jti: z.string(required).min(1, required),
+  granted_scopes: z.array(z.string(scopes), scopes).optional(),
+  binding_choice: z.string(choice).max(1024, choice).optional(),
+  account_ids: z.array(z.string(accounts).min(1, accounts), accounts).optional(),
+});
 // A 401 must carry a challenge (RFC 9110 §15.5.2); the decision is refused, not the DPoP credentials.
 const unverifiable = (description: string): AppError =>
-  new AppError(401, 'invalid_signature', description, { 'www-authenticate': 'DPoP algs="ES256 EdDSA"' });
+  new AppError(401, 'invalid_signature', description, { 'www-authenticate': dpopChallenge() });
 
 /**
  * Verifies a decision JWS from a device: signed by that device's enrolled key with its algorithm only
@@ -50,32 +68,24 @@ export async function verifyDecisionToken(
   }
   if (protectedHeader.kid !== device.deviceId) throw unverifiable('the decision kid is not this device');
   if (payload.request_id !== expected.requestId) throw malformed('the decision is for another request (request_id)');
-  if (payload.action !== 'approve' && payload.action !== 'deny') throw malformed('action: must be approve or deny');
-  if (typeof payload.consent_hash !== 'string' || payload.consent_hash.length === 0) throw malformed('consent_hash: is required');
+  const parsed = decisionClaims.safeParse(payload);
+  if (!parsed.success) {
+    // Named by its top-level claim: an element of granted_scopes is reported as granted_scopes.
+    const issue = parsed.error.issues[0];
+    throw malformed(`${String(issue?.path[0])}: ${issue?.message ?? 'is invalid'}`);
+  }
   if (typeof payload.iat !== 'number' || Math.abs(payload.iat * 1000 - expected.now) > expected.clockSkewSeconds * 1000) {
     throw malformed('iat: the decision is too old or from the future');
   }
-  if (typeof payload.jti !== 'string' || payload.jti.length === 0) throw malformed('jti: is required');
-  const granted = payload.granted_scopes;
-  if (granted !== undefined && (!Array.isArray(granted) || !granted.every((scope) => typeof scope === 'string'))) {
-    throw malformed('granted_scopes: must be an array of strings');
-  }
-  const bindingChoice = payload.binding_choice;
-  if (bindingChoice !== undefined && (typeof bindingChoice !== 'string' || bindingChoice.length > 1024)) {
-    throw malformed('binding_choice: must be a string of at most 1024 characters');
-  }
-  const accountIds = payload.account_ids;
-  if (accountIds !== undefined && (!Array.isArray(accountIds) || !accountIds.every((id) => typeof id === 'string' && id.length > 0))) {
-    throw malformed('account_ids: must be an array of account ids');
-  }
+  const { action, consent_hash, jti, granted_scopes, binding_choice, account_ids } = parsed.data;
   return {
     request_id: payload.request_id,
-    action: payload.action,
-    consent_hash: payload.consent_hash,
+    action,
+    consent_hash,
     iat: payload.iat,
-    jti: payload.jti,
-    ...(granted !== undefined ? { granted_scopes: granted as string[] } : {}),
-    ...(bindingChoice !== undefined ? { binding_choice: bindingChoice } : {}),
-    ...(accountIds !== undefined ? { account_ids: accountIds as string[] } : {}),
+    jti,
+    ...(granted_scopes !== undefined ? { granted_scopes } : {}),
+    ...(binding_choice !== undefined ? { binding_choice } : {}),
+    ...(account_ids !== undefined ? { account_ids } : {}),
   };
 }

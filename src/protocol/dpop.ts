@@ -18,8 +18,15 @@ export interface VerifiedDPoPProof {
   iat: number;
 }
 
+/** The signature algorithms a DPoP proof (and a device key) may use. */
+export const DPOP_ALGS = ['ES256', 'EdDSA'] as const;
+
+/** The `WWW-Authenticate` challenge of a 401 on the device API (RFC 9449 §7.1), with its error code if any. */
+export const dpopChallenge = (error?: string): string =>
+  `DPoP ${error !== undefined ? `error="${error}", ` : ''}algs="${DPOP_ALGS.join(' ')}"`;
+
 const invalidProof = (description: string): AppError =>
-  new AppError(401, 'invalid_dpop_proof', description, { 'www-authenticate': `DPoP error="invalid_dpop_proof", algs="ES256 EdDSA"` });
+  new AppError(401, 'invalid_dpop_proof', description, { 'www-authenticate': dpopChallenge('invalid_dpop_proof') });
 
 /** RFC 9449 §4.3: `htu` is compared without query and fragment, scheme and host case-insensitively. */
 function normalizeHtu(value: string): string | undefined {
@@ -42,7 +49,7 @@ export async function verifyDPoPProof(proof: string, expected: DPoPExpectations)
   try {
     ({ payload, protectedHeader } = await jwtVerify(proof, EmbeddedJWK, {
       typ: 'dpop+jwt',
-      algorithms: ['ES256', 'EdDSA'],
+      algorithms: [...DPOP_ALGS],
       // iat is checked below against our own window; jose would otherwise refuse tokens without exp.
       currentDate: new Date(expected.now),
     }));

@@ -1,7 +1,7 @@
 import type { Device } from '../domain/device.js';
 import { AppError } from '../domain/errors.js';
 import { sha256Base64url } from '../domain/identifiers.js';
-import { verifyDPoPProof } from '../protocol/dpop.js';
+import { dpopChallenge, verifyDPoPProof } from '../protocol/dpop.js';
 import type { Dependencies } from './dependencies.js';
 
 export interface DeviceCallCredentials {
@@ -13,7 +13,7 @@ export interface DeviceCallCredentials {
 }
 
 const unauthorized = (code: string, description: string): AppError =>
-  new AppError(401, code, description, { 'www-authenticate': `DPoP error="${code}", algs="ES256 EdDSA"` });
+  new AppError(401, code, description, { 'www-authenticate': dpopChallenge(code) });
 
 /**
  * Authenticates a device API call: `Authorization: DPoP <device_token>` names an active device, and

@@ -1,5 +1,6 @@
 import type { Device } from '../domain/device.js';
 import { AppError } from '../domain/errors.js';
+import { dpopChallenge } from '../protocol/dpop.js';
 import type { Dependencies } from './dependencies.js';
 
 type Deps = Pick<Dependencies, 'devices' | 'clock' | 'logger' | 'audit'>;
@@ -11,7 +12,7 @@ export async function updateOwnDevice(deps: Deps, device: Device, input: { name?
     ...(input.push_token !== undefined ? { pushToken: input.push_token, pushTokenStatus: 'active' } : {}),
   });
   if (updated === undefined) {
-    throw new AppError(401, 'invalid_token', 'the device was revoked', { 'www-authenticate': 'DPoP error="invalid_token", algs="ES256 EdDSA"' });
+    throw new AppError(401, 'invalid_token', 'the device was revoked', { 'www-authenticate': dpopChallenge('invalid_token') });
   }
   await deps.audit.record({
     type: 'device.updated',

@@ -5,9 +5,15 @@ import type { Metrics } from '../../observability/metrics.js';
 function routeOf(req: Request): string {
   const openapi = (req as Request & { openapi?: { openApiRoute?: string } }).openapi;
   if (openapi?.openApiRoute !== undefined) return openapi.openApiRoute;
-  if (req.route !== undefined) return `${req.baseUrl}${String((req.route as { path: unknown }).path)}`;
+  if (req.route !== undefined) {
+    const paths: unknown[] = [(req.route as { path: unknown }).path].flat();
+    return paths.map((path) => mounted(req.baseUrl, String(path))).join(',');
+  }
   return 'unmatched';
 }
+
+/** A route's path under its router's mount point: `/magic-links` + `/` is `/magic-links`. */
+const mounted = (baseUrl: string, path: string): string => (baseUrl !== '' && path === '/' ? baseUrl : `${baseUrl}${path}`);
 
 /** Times every request and counts it by method, route template and status. */
 export function httpMetrics(metrics: Metrics): RequestHandler {

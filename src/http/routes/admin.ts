@@ -8,15 +8,13 @@ import { queryAudit } from '../../use-cases/query-audit.js';
 import type { ApiSchemas } from '../api-types.js';
 import { presentAccountList, presentAdminRequest, presentAuditPage, presentEvidence, presentUser } from '../presenters.js';
 import { bankAccountFromWire } from '../../domain/account.js';
+import { logRequestIdParam } from '../middleware/request-id-param.js';
 
 /** Operator API under /admin/v1 (bearer ADMIN_API_TOKEN, checked before this router). */
 export function adminRoutes(deps: Dependencies): Router {
   const router = Router();
 
-  router.param('request_id', (_req, res, next, requestId: string) => {
-    res.locals.requestId = requestId;
-    next();
-  });
+  router.param('request_id', logRequestIdParam);
 
   router.get('/audit', async (req, res) => {
     const query = req.query as Record<string, string | undefined>;

@@ -8,16 +8,14 @@ import { getRequestForDevice, listRequestsForDevice } from '../../use-cases/view
 import type { ApiSchemas } from '../api-types.js';
 import { currentDevice } from '../middleware/device-auth.js';
 import { guardActivation } from '../middleware/rate-limits.js';
+import { logRequestIdParam } from '../middleware/request-id-param.js';
 import { presentDevice } from '../presenters.js';
 
 /** The authenticator app's API under /device/v1 (DPoP checked before this router, enrolment aside). */
 export function deviceRoutes(deps: Dependencies, limiters: { activation: RateLimiterAbstract }): Router {
   const router = Router();
 
-  router.param('request_id', (_req, res, next, requestId: string) => {
-    res.locals.requestId = requestId;
-    next();
-  });
+  router.param('request_id', logRequestIdParam);
 
   router.post('/enrollments', async (req, res) => {
     const body = req.body as ApiSchemas['EnrollmentRequest'];

@@ -13,13 +13,21 @@ const CSRF_COOKIE = 'ciba_magic_csrf';
 /** A magic link's secret is a bearer credential in a URL path: request logs keep only the request id. */
 export const withoutUrlSecrets = (path: string): string => path.replace(/(\/magic-links\/[^/.]*)\.[^/]*/, '$1.[redacted]');
 
+/** The web pages' routers, each to be mounted at its own prefix (paths inside are relative to it). */
+export interface WebRouters {
+  /** `/authenticator`: absent when the web authenticator is disabled. */
+  authenticator?: Router;
+  /** `/magic-links` */
+  magicLinks: Router;
+}
+
 /**
  * Pages for people: the web authenticator (static page, one ES module, one style sheet) and the
  * magic-link consent page. They answer HTML — errors too — and are mounted before the JSON API's body
  * parser and OpenAPI validator, which speak JSON only; the OpenAPI document still describes them.
+ * Each router is mounted only at its prefix, so API requests never walk these layers.
  */
-export function webRoutes(deps: Dependencies): Router {
-  const router = Router();
+export function webRoutes(deps: Dependencies): WebRouters {
   const publicUrl = new URL(deps.config.http.publicUrl);
   const basePath = publicUrl.pathname.replace(/\/+$/, '');
   const styles = readFileSync(webAssetPath('authenticator', 'styles.css'), 'utf8');
@@ -50,26 +58,31 @@ export function webRoutes(deps: Dependencies): Router {
     next();
   };
 
-  if (deps.config.webAuthenticator.enabled) {
+  /** The web authenticator: its page at the prefix itself, its script and style sheet under it. */
+  function authenticatorRoutes(): Router {
+    const router = Router();
     const page = readFileSync(webAssetPath('authenticator', 'index.html'), 'utf8')
       .replaceAll('{{base_path}}', escapeHtml(basePath))
       .replaceAll('{{public_url}}', escapeHtml(deps.config.http.publicUrl))
       .replaceAll('{{binding_confirmation}}', deps.config.bindingConfirmation);
     const script = readFileSync(webAssetPath('authenticator', 'app.js'), 'utf8');
-    router.get('/authenticator', pageSecurity, noStore, (_req, res) => {
+    router.get('/', pageSecurity, noStore, (_req, res) => {
       res.status(200).type('text/html; charset=utf-8').send(page);
     });
-    router.get('/authenticator/app.js', pageSecurity, noStore, (_req, res) => {
+    router.get('/app.js', pageSecurity, noStore, (_req, res) => {
       res.status(200).type('text/javascript; charset=utf-8').send(script);
     });
-    router.get('/authenticator/styles.css', pageSecurity, noStore, (_req, res) => {
+    router.get('/styles.css', pageSecurity, noStore, (_req, res) => {
       res.status(200).type('text/css; charset=utf-8').send(styles);
     });
+    return router;
   }
+  const authenticator = deps.config.webAuthenticator.enabled ? authenticatorRoutes() : undefined;
 
   const send = (res: Response, status: number, html: string): void => {
     res.status(status).type('text/html; charset=utf-8').send(html);
   };
+  const invalidLinkPage = messagePage('This link is not valid', 'The link is unknown or incomplete. Open it again from the e-mail, whole.', styles, 'error');
   const cookiePath = (token: string): string => `${basePath}/magic-links/${encodeURIComponent(token)}`;
 
   /** Pages for every state in which nothing can be decided any more. */
@@ -85,11 +98,12 @@ export function webRoutes(deps: Dependencies): Router {
         send(res, 410, messagePage('This link has expired', 'The request expired before it was answered. If you still want to continue, start again from the application.', styles));
         return;
       default:
-        send(res, 404, messagePage('This link is not valid', 'The link is unknown or incomplete. Open it again from the e-mail, whole.', styles, 'error'));
+        send(res, 404, invalidLinkPage);
     }
   };
 
-  router.get('/magic-links/:token', pageSecurity, noStore, sameOriginReferrer, async (req, res) => {
+  const magicLinks = Router();
+  magicLinks.get('/:token', pageSecurity, noStore, sameOriginReferrer, async (req, res) => {
     try {
       const token = typeof req.params.token === 'string' ? req.params.token : '';
       const opened = await openMagicLink(deps, token);
@@ -117,8 +131,8 @@ ${bindingChoicesHtml(view)}
     }
   });
 
-  router.post(
-    '/magic-links/:token',
+  magicLinks.post(
+    '/:token',
     pageSecurity,
     noStore,
     sameOriginReferrer,
@@ -171,30 +185,30 @@ ${bindingChoicesHtml(view)}
   );
 
   // Anything else under /magic-links (no token, more segments, another method) is a page too.
-  router.all(['/magic-links', '/magic-links/{*rest}'], pageSecurity, noStore, (_req, res) => {
-    send(res, 404, messagePage('This link is not valid', 'The link is unknown or incomplete. Open it again from the e-mail, whole.', styles, 'error'));
+  magicLinks.all(['/', '/{*rest}'], pageSecurity, noStore, (_req, res) => {
+    send(res, 404, invalidLinkPage);
   });
 
   // Whatever else fails under /magic-links (a link with broken %-escapes, a body that cannot be read)
   // still answers a page, never JSON or a stack trace.
-  router.use('/magic-links', ((error, _req, res, next) => {
+  magicLinks.use(((error, _req, res, next) => {
     if (res.headersSent) {
       next(error);
       return;
     }
     const status = typeof (error as { status?: unknown }).status === 'number' ? (error as { status: number }).status : 500;
     if (status >= 500) deps.logger.error({ err: error }, 'magic-link page failed');
-    send(res, status >= 500 ? 500 : 404, messagePage('This link is not valid', 'The link is unknown or incomplete. Open it again from the e-mail, whole.', styles, 'error'));
+    send(res, status >= 500 ? 500 : 404, invalidLinkPage);
   }) as ErrorRequestHandler);
 
-  return router;
+  return { ...(authenticator !== undefined ? { authenticator } : {}), magicLinks };
 }
 
 /** A browser's form post names its origin; a post from another site (CSRF) is refused. */
 function sameOrigin(req: Request, origin: string): boolean {
   const presented = req.headers.origin;
-  if (presented !== undefined && presented !== 'null' && presented !== origin) return false;
-  if (presented === 'null') return false;
+  // `Origin: null` (a sandboxed frame, a redirect across sites) is refused like any other site.
+  if (presented === 'null' || (presented !== undefined && presented !== origin)) return false;
   const site = req.headers['sec-fetch-site'];
   return site === undefined || site === 'same-origin';
 }
