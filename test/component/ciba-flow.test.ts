@@ -4,7 +4,7 @@
  * SecureAuth's published schemas. Runs on the embedded default and on a private Redis.
  */
 import { DeviceClient } from '../../dev/device-client.js';
-import { startRequest, type RegisteredClient } from '../support/api-helpers.js';
+import { POS_TERMINAL, startRequest, type RegisteredClient } from '../support/api-helpers.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { startSecureAuthStub, type SecureAuthStub } from '../support/secureauth-stub.js';
 import { eventually, sleep, startService, type StoreKind, type TestService } from '../support/service.js';
@@ -36,22 +36,13 @@ describe.each<StoreKind>(['memory', 'redis'])('CIBA flow on the %s store', (stor
     return DeviceClient.enroll(service.url, code, { name: `${userId}'s phone`, platform: 'android' });
   }
 
-  const POS_TERMINAL: RegisteredClient = {
-    client_id: 'pos-terminal',
-    client_name: 'Corner Shop POS',
-    logo_uri: 'https://shop.example/logo.png',
-    scopes: [
-      { name: 'openid', display_name: 'Sign you in' },
-      { name: 'profile', display_name: 'Your profile', description: 'Name and picture' },
-      { name: 'payments', display_name: 'Make payments' },
-    ],
-  };
+  const POS_WITH_PAYMENTS: RegisteredClient = { ...POS_TERMINAL, scopes: [...(POS_TERMINAL.scopes ?? []), { name: 'payments', display_name: 'Make payments' }] };
 
   /** Starts a request as SecureAuth would (a requested scope also in its object form), with the login registered at the SecureAuth stand-in. */
   const start = (userIdentifier: string, extra: Record<string, unknown> = {}, register = true) =>
     startRequest(service, secureAuth, userIdentifier, {
       register,
-      client: POS_TERMINAL,
+      client: POS_WITH_PAYMENTS,
       extra: { requested_scopes: ['openid', { name: 'profile' }], ...extra },
     });
 

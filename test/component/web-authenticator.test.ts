@@ -7,7 +7,7 @@
 import { jest } from '@jest/globals';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DeviceClient } from '../../dev/device-client.js';
-import { startRequest, type RegisteredClient } from '../support/api-helpers.js';
+import { POS_TERMINAL, startRequest, type RegisteredClient } from '../support/api-helpers.js';
 import { launchChromium, pageErrors, saveScreenshot } from '../support/browser.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
 import { startSecureAuthStub, type SecureAuthStub } from '../support/secureauth-stub.js';
@@ -60,10 +60,8 @@ describe.each<StoreKind>(['memory', 'redis'])('web authenticator on the %s store
     await page.getByText(`Signed in as ${userId}`).waitFor();
   }
 
-  const POS_TERMINAL: RegisteredClient = {
-    client_id: 'pos-terminal',
-    client_name: 'Corner Shop POS',
-    logo_uri: 'https://shop.example/logo.png',
+  const POS_PAYMENT: RegisteredClient = {
+    ...POS_TERMINAL,
     scopes: [
       { name: 'openid', display_name: 'Sign you in' },
       { name: 'payments', display_name: 'Make a payment', description: 'One payment of 50 EUR to Corner Shop' },
@@ -73,7 +71,7 @@ describe.each<StoreKind>(['memory', 'redis'])('web authenticator on the %s store
   /** A start call as SecureAuth makes it, with the login registered at the stand-in. */
   const start = (userIdentifier: string, extra: Record<string, unknown> = {}) =>
     startRequest(service, secureAuth, userIdentifier, {
-      client: POS_TERMINAL,
+      client: POS_PAYMENT,
       extra: { requested_scopes: ['openid', 'payments'], ...extra },
     });
 

@@ -41,7 +41,8 @@ export interface StartedRequest {
 export type RegisteredClient = Required<Pick<RegisterLoginInput, 'client_id'>> &
   Pick<RegisterLoginInput, 'client_name' | 'logo_uri' | 'scopes'>;
 
-const POS_TERMINAL: RegisteredClient = {
+/** The point-of-sale terminal most tests start requests for. */
+export const POS_TERMINAL: RegisteredClient = {
   client_id: 'pos-terminal',
   client_name: 'Corner Shop POS',
   logo_uri: 'https://shop.example/logo.png',
